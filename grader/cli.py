@@ -1,0 +1,62 @@
+"""`grader grade PATH --out DIR`: grade a notebook or a folder of notebooks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from .grade import GradingConfig, default_solutions_dir, grade_submission
+from .report import gradescope_results, print_result, write_json_atomic
+from .sandbox import Limits, SandboxUnavailable, choose
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grader", description="Autograder for ITMAL Journal 2 notebooks.")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade submissions (a notebook, or a folder of notebooks each)")
+    g.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    g.add_argument("--out", type=Path, required=True, help="where results go: DIR/<submission>/results.json")
+    g.add_argument("--solutions", type=Path, default=None,
+                   help="reference solutions folder (default: $ITMAL_SOLUTIONS or the checkout's solutions/journal2)")
+    g.add_argument("--hidden-checks", type=Path, default=None,
+                   help="folder of the instructor's hidden checks (default: $ITMAL_HIDDEN_CHECKS)")
+    g.add_argument("--require-sandbox", action="store_true", help="fail instead of running student code unsandboxed")
+    g.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap (trusted code only)")
+    g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
+    g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False)
+    try:
+        sandbox = choose(require=args.require_sandbox, disable=args.no_sandbox)
+    except SandboxUnavailable as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    config = GradingConfig(
+        sandbox=sandbox,
+        limits=Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout),
+        solutions_dir=args.solutions or default_solutions_dir(),
+        hidden_dir=args.hidden_checks,
+    )
+    status = 0
+    for path in args.paths:
+        if not path.exists():
+            console.print(f"[bold red]error:[/] no such file or folder: {path}")
+            status = 2
+            continue
+        result = grade_submission(path, config)
+        out = args.out / result.name / "results.json"
+        write_json_atomic(out, gradescope_results(result, show_hidden=False))
+        print_result(result, console)
+        console.print(f"results: {out}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

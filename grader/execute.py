@@ -1,0 +1,409 @@
+"""Executing a notebook in a fresh, sandboxed kernel and fetching answers as plain data.
+
+`execute_notebook` runs every code cell in a scratch copy of the submission and, right
+after the last cell of each question, asks the kernel for that question's answers (so a
+crash later in the notebook cannot lose them). It returns an `Execution`: plain data only,
+no live objects. Nothing here decides a score.
+
+Failures are results: a cell that raises is recorded and the next cell runs; a cell past
+its time limit is interrupted, and killed if it ignores the interrupt; a dead kernel is
+recorded, restarted, and the cells that had succeeded are replayed so later questions
+still get a fair run. The notebook's wall-clock limit kills the kernel whatever it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from .kernel import STARTUP_CODE, GraderKernelManager
+from .plaindata import Answer, decode_answer
+from .requests import ANSWER_MIME, Request, fetch_code
+from .sandbox import Limits, SandboxMode
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+MAX_FIGURES_PER_CELL = 10
+MAX_FIGURE_BYTES = 2 * 2**20
+MAX_KERNEL_RESTARTS = 2
+END = -1  # fetch point: after the last cell
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+@dataclass
+class CellRun:
+    """What happened to one code cell. status: ok, error, timeout, died, not_run."""
+
+    index: int
+    status: str = "not_run"
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+    reason: str = ""
+    figures: list[str] = field(default_factory=list)  # base64 PNG
+    seconds: float = 0.0
+
+
+@dataclass
+class Execution:
+    """The plain-data outcome of running one notebook."""
+
+    cells: dict[int, CellRun]
+    answers: dict[str, dict[str, Answer]]  # question id -> request key -> answer
+    events: list[str]
+    sandbox: str
+    seconds: float
+    notebook: nbformat.NotebookNode  # the executed copy, outputs included
+
+    def first_failure(self, indices: list[int]) -> CellRun | None:
+        for i in indices:
+            run = self.cells.get(i)
+            if run is not None and run.status != "ok":
+                return run
+        return None
+
+
+@dataclass
+class FetchPlan:
+    """Which requests to send after which cell: {cell index or END: [(question, request)]}."""
+
+    points: dict[int, list[tuple[str, Request]]] = field(default_factory=dict)
+
+    def add(self, after_cell: int, question: str, request: Request) -> None:
+        self.points.setdefault(after_cell, []).append((question, request))
+
+
+class _LimitedClient(NotebookClient):
+    """nbclient's client with a cap on output size, per cell and per notebook."""
+
+    def __init__(self, nb, km, limits: Limits, **kw):
+        super().__init__(nb, km=km, **kw)
+        self.limits = limits
+        self.bytes_total = 0
+        self.bytes_cell: dict[int, int] = {}
+        self.truncated: set[int] = set()
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = sum(len(str(v)) for v in content.get("data", {}).values()) + len(str(content.get("text", "")))
+        used = self.bytes_cell.get(cell_index, 0) + size
+        if used > self.limits.output_per_cell or self.bytes_total + size > self.limits.output_per_notebook:
+            if cell_index not in self.truncated:
+                self.truncated.add(cell_index)
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[grader: output of this cell truncated at {self.limits.output_per_cell // 1024} KB]\n"))
+            return None
+        self.bytes_cell[cell_index] = used
+        self.bytes_total += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _describe_exit(returncode: int | None, sandboxed: bool) -> str:
+    if returncode is None:
+        return "the kernel stopped responding"
+    if sandboxed and returncode > 128:  # bubblewrap reports a signal as 128 + its number
+        returncode = 128 - returncode
+    if returncode < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        meaning = {
+            "SIGSEGV": "a segmentation fault (a crash in native code)",
+            "SIGKILL": "SIGKILL (killed: often a memory limit or a killed parent)",
+            "SIGABRT": "an abort in native code",
+            "SIGBUS": "a bus error (a crash in native code)",
+        }.get(name, name)
+        return f"the kernel died from {meaning}"
+    return f"the kernel process exited with status {returncode} (e.g. os._exit)"
+
+
+class _Runner:
+    def __init__(self, nb, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode):
+        self.nb = nb
+        self.scratch = scratch
+        self.sockets = sockets
+        self.limits = limits
+        self.sandbox = sandbox
+        self.events: list[str] = []
+        self.cells: dict[int, CellRun] = {}
+        self.answers: dict[str, dict[str, Answer]] = {}
+        self.succeeded: list[int] = []
+        self.restarts = 0
+        self.km: GraderKernelManager | None = None
+        self.client: _LimitedClient | None = None
+        self.deadline = 0.0
+        self.stopped_reason = ""  # set when no more cells may run
+
+    # -- kernel lifecycle ---------------------------------------------------------------
+    async def start(self) -> None:
+        self.km = GraderKernelManager(
+            scratch=self.scratch, sockets=self.sockets, limits=self.limits, sandbox=self.sandbox
+        )
+        self.client = _LimitedClient(
+            self.nb, self.km, self.limits,
+            timeout=int(self.limits.cell_timeout), interrupt_on_timeout=False, allow_errors=True,
+            record_timing=False, iopub_timeout=5, shutdown_kernel="immediate",
+        )
+        await self.km.start()
+        await self.client.async_start_new_kernel_client()
+        status, _ = await self.raw_execute(STARTUP_CODE, timeout=60)
+        if status != "ok":
+            raise RuntimeError(f"the kernel failed to start ({status})")
+
+    async def stop(self) -> None:
+        if self.km is None:
+            return
+        self.km.hard_kill()
+        try:
+            if self.client is not None and self.client.kc is not None:
+                self.client.kc.stop_channels()
+            await asyncio.wait_for(self.km.shutdown_kernel(now=True), 10)
+        except Exception:
+            pass
+        try:
+            await self.km.cleanup_resources()
+        except Exception:
+            pass
+        self.km = None
+        self.client = None
+
+    def exit_code(self) -> int | None:
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return None if proc is None else proc.poll()
+
+    async def restart_and_replay(self, why: str) -> bool:
+        """Fresh kernel, earlier successful cells replayed; False when out of restarts/time."""
+        await self.stop()
+        if self.restarts >= MAX_KERNEL_RESTARTS:
+            self.stopped_reason = f"the kernel was restarted {self.restarts} times already ({why})"
+            return False
+        self.restarts += 1
+        try:
+            await self.start()
+            for i in self.succeeded:
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stopped_reason = "the notebook time limit was reached while replaying cells"
+                    return False
+                status, _ = await self.raw_execute(
+                    self.nb.cells[i].source, timeout=min(self.limits.cell_timeout, remaining))
+                if status in ("dead", "timeout"):
+                    self.stopped_reason = f"replaying cell {i} after a restart failed ({status})"
+                    return False
+        except Exception as exc:
+            self.stopped_reason = f"the kernel could not be restarted: {exc}"
+            return False
+        self.events.append(f"kernel restarted after {why}; {len(self.succeeded)} earlier cells replayed")
+        return True
+
+    # -- raw execution (grader's own code) ---------------------------------------------
+    async def raw_execute(self, code: str, timeout: float) -> tuple[str, list[dict]]:
+        """Run code; return (ok|error|timeout|dead, display_data payloads of ANSWER_MIME)."""
+        kc = self.client.kc
+        msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        payloads: list[dict] = []
+        end = time.monotonic() + timeout
+        idle = replied = False
+        status = "ok"
+        while not (idle and replied):
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return ("timeout" if self.exit_code() is None else "dead"), payloads
+            if self.exit_code() is not None:
+                return "dead", payloads
+            try:
+                if not idle:
+                    msg = await kc.get_iopub_msg(timeout=min(remaining, 1.0))
+                else:
+                    msg = await kc.get_shell_msg(timeout=min(remaining, 1.0))
+            except Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "display_data" and ANSWER_MIME in msg["content"].get("data", {}):
+                payloads.append(msg["content"]["data"][ANSWER_MIME])
+            elif kind == "error":
+                status = "error"
+            elif kind == "status" and msg["content"].get("execution_state") == "idle":
+                idle = True
+            elif kind == "execute_reply":
+                replied = True
+        return status, payloads
+
+    async def fetch(self, question: str, request: Request) -> None:
+        bucket = self.answers.setdefault(question, {})
+        if self.km is None or self.exit_code() is not None:
+            bucket[request.key] = Answer("not_run", message=self.stopped_reason or "the kernel was not running")
+            return
+        remaining = self.deadline - time.monotonic()
+        status, payloads = await self.raw_execute(
+            fetch_code(request), timeout=max(1.0, min(self.limits.cell_timeout, remaining)))
+        if status in ("timeout", "dead"):
+            what = "took too long" if status == "timeout" else "killed the kernel"
+            bucket[request.key] = Answer("error", message=f"computing this answer {what}")
+            await self.recover_after(f"fetching {request.key} {what}", status)
+            return
+        if len(payloads) != 1:
+            bucket[request.key] = Answer("invalid", message="the kernel did not send exactly one answer")
+            return
+        bucket[request.key] = decode_answer(payloads[0], request.key)
+
+    async def recover_after(self, why: str, status: str) -> None:
+        if status == "timeout" and await self.interrupt():
+            return
+        await self.restart_and_replay(why)
+
+    async def interrupt(self) -> bool:
+        """Interrupt the kernel; True if it becomes responsive within the grace period."""
+        try:
+            await self.km.interrupt_kernel()
+        except Exception:
+            return False
+        status, _ = await self.raw_execute("pass", timeout=self.limits.interrupt_grace)
+        return status in ("ok", "error")
+
+    # -- the notebook -------------------------------------------------------------------
+    async def run_cell(self, i: int) -> CellRun:
+        cell = self.nb.cells[i]
+        run = CellRun(index=i)
+        remaining = self.deadline - time.monotonic()
+        per_cell = min(self.limits.cell_timeout, remaining)
+        self.client.timeout = max(1, int(per_cell))
+        started = time.monotonic()
+        try:
+            await self.client.async_execute_cell(cell, i, store_history=True)
+        except CellTimeoutError:
+            run.seconds = time.monotonic() - started
+            run.status = "timeout"
+            if per_cell < self.limits.cell_timeout:
+                run.reason = f"the notebook's time limit of {self.limits.notebook_timeout:.0f} s was reached in this cell"
+                self.stopped_reason = run.reason
+                await self.stop()
+            elif await self.interrupt():
+                run.reason = f"the cell ran longer than {self.limits.cell_timeout:.0f} s and was interrupted"
+            else:
+                run.reason = (f"the cell ran longer than {self.limits.cell_timeout:.0f} s and ignored the "
+                              "interrupt, so the kernel was killed")
+                await self.restart_and_replay(f"a time-out in cell {i}")
+            return run
+        except DeadKernelError:
+            run.seconds = time.monotonic() - started
+            run.status = "died"
+            run.reason = _describe_exit(self.exit_code(), self.sandbox.enabled) + " while running this cell"
+            self.events.append(f"cell {i}: {run.reason}")
+            await self.restart_and_replay(f"the kernel died in cell {i}")
+            return run
+        run.seconds = time.monotonic() - started
+        run.figures = _figures(cell)
+        err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        if err is not None:
+            run.status = "error"
+            run.ename = str(err.get("ename", ""))[:200]
+            run.evalue = str(err.get("evalue", ""))[:2000]
+            run.traceback = strip_ansi("\n".join(err.get("traceback", [])))[-6000:]
+        else:
+            run.status = "ok"
+            self.succeeded.append(i)
+        return run
+
+    async def run(self, plan: FetchPlan) -> None:
+        self.deadline = time.monotonic() + self.limits.notebook_timeout
+        await self.start()
+        try:
+            for i, cell in enumerate(self.nb.cells):
+                if cell.cell_type == "code" and cell.source.strip():
+                    if self.stopped_reason or self.km is None:
+                        self.cells[i] = CellRun(index=i, status="not_run",
+                                                reason=self.stopped_reason or "the kernel was stopped")
+                    else:
+                        self.cells[i] = await self.run_cell(i)
+                for question, request in plan.points.get(i, []):
+                    await self.fetch(question, request)
+            for question, request in plan.points.get(END, []):
+                await self.fetch(question, request)
+        finally:
+            await self.stop()
+
+
+def _figures(cell) -> list[str]:
+    figs = []
+    for out in cell.get("outputs", []):
+        png = out.get("data", {}).get("image/png") if out.get("output_type") in ("display_data", "execute_result") else None
+        if isinstance(png, str) and len(png) <= MAX_FIGURE_BYTES * 4 // 3:
+            try:
+                base64.b64decode(png, validate=False)
+            except ValueError:
+                continue
+            figs.append(png)
+        if len(figs) >= MAX_FIGURES_PER_CELL:
+            break
+    return figs
+
+
+def execute_notebook(
+    nb: nbformat.NotebookNode,
+    plan: FetchPlan,
+    *,
+    limits: Limits,
+    sandbox: SandboxMode,
+    support_files: dict[str, Path] | None = None,
+) -> Execution:
+    """Run `nb` (a copy is made) in a fresh sandboxed kernel and fetch the planned answers.
+
+    `support_files` maps names in the scratch directory to files or directories copied there
+    first (the course helpers). The original notebook file is never touched.
+    """
+    nb = nbformat.from_dict(nbformat.from_dict(nb))  # deep copy; outputs will be replaced
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="itmal-run-") as tmp:
+        scratch = Path(tmp, "scratch")
+        sockets = Path(tmp, "sockets")
+        scratch.mkdir()
+        sockets.mkdir()
+        for name, src in (support_files or {}).items():
+            if src.is_dir():
+                shutil.copytree(src, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(src, scratch / name)
+        nbformat.write(nb, scratch / "submission.ipynb")
+        runner = _Runner(nb, scratch, sockets, limits, sandbox)
+        try:
+            asyncio.run(runner.run(plan))
+        except Exception as exc:  # the grader's own failure: reported, not raised
+            runner.events.append(f"grader error while executing: {type(exc).__name__}: {exc}")
+            for i, cell in enumerate(nb.cells):
+                if cell.cell_type == "code" and cell.source.strip():
+                    runner.cells.setdefault(i, CellRun(index=i, status="not_run", reason="grader error"))
+            for point in plan.points.values():
+                for question, request in point:
+                    runner.answers.setdefault(question, {}).setdefault(
+                        request.key, Answer("not_run", message=f"grader error: {exc}"))
+    return Execution(
+        cells=runner.cells,
+        answers=runner.answers,
+        events=runner.events,
+        sandbox=sandbox.describe(),
+        seconds=time.monotonic() - started,
+        notebook=nb,
+    )

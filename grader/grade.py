@@ -1,0 +1,166 @@
+"""Grading one submission: find its notebooks, run each (sandboxed), score, return results.
+
+The pipeline, one way: execute (sandbox) -> extract (plain data) -> check -> score; the
+report modules then only format a `SubmissionResult`. Every failure becomes an outcome for
+the questions it affects; `grade_submission` does not raise on bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import reference as ref_cache
+from .catalogue import exercises
+from .catalogue.base import Exercise
+from .execute import Execution, FetchPlan, execute_notebook
+from .notebook import NotebookUnreadable, locate_questions, read_notebook
+from .outcomes import Outcome, QuestionResult, SubmissionResult
+from .plaindata import Answer
+from .sandbox import Limits, SandboxMode
+from .score import build_plan, missing_exercise, score_exercise
+
+COURSE_HELPERS = Path(__file__).parent / "course" / "libitmal"
+
+
+@dataclass
+class GradingConfig:
+    sandbox: SandboxMode
+    limits: Limits = field(default_factory=Limits)
+    solutions_dir: Path | None = None
+    hidden_dir: Path | None = None
+    cache_dir: Path = field(default_factory=ref_cache.default_cache_dir)
+
+    def catalogue(self) -> dict[str, Exercise]:
+        return exercises(self.hidden_dir)
+
+
+def default_solutions_dir() -> Path | None:
+    """$ITMAL_SOLUTIONS, else the repository's solutions/journal2 when running from a checkout."""
+    if os.environ.get("ITMAL_SOLUTIONS"):
+        return Path(os.environ["ITMAL_SOLUTIONS"])
+    candidate = Path(__file__).resolve().parent.parent / "solutions" / "journal2"
+    return candidate if candidate.is_dir() else None
+
+
+def _run(nb, exercise: Exercise, config: GradingConfig):
+    located = locate_questions(nb, [q.id for q in exercise.questions])
+    plan = build_plan(exercise, located)
+    execution = execute_notebook(nb, plan, limits=config.limits, sandbox=config.sandbox,
+                                 support_files={"libitmal": COURSE_HELPERS})
+    return located, execution
+
+
+def _plan_description(plan: FetchPlan) -> list:
+    return sorted((q, r.key, r.expression(), json.dumps(r.inputs())) for reqs in plan.points.values() for q, r in reqs)
+
+
+def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, dict[str, Answer]] | None:
+    """The reference solution's answers for `exercise`, from cache or by running it once."""
+    if config.solutions_dir is None:
+        return None
+    solution = config.solutions_dir / exercise.notebook
+    if not solution.is_file():
+        return None
+    nb = read_notebook(solution)
+    located = locate_questions(nb, [q.id for q in exercise.questions])
+    key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located)), COURSE_HELPERS)
+    cache_file = config.cache_dir / "reference" / f"{exercise.name}-{key[:24]}.json"
+    cached = ref_cache.load(cache_file)
+    if cached is not None:
+        return cached
+    _, execution = _run(nb, exercise, config)
+    failed = [c for c in execution.cells.values() if c.status != "ok"]
+    if failed:
+        c = failed[0]
+        raise RuntimeError(f"the reference solution {solution.name} failed in cell {c.index + 1}: "
+                           f"{c.status} {c.ename} {c.evalue} {c.reason}")
+    ref_cache.store(cache_file, execution.answers)
+    return execution.answers
+
+
+def identify_exercise(nb, path: Path, catalogue: dict[str, Exercise]) -> str | None:
+    """Which exercise a notebook is: its metadata, else its tags, else its file name."""
+    meta = nb.metadata.get("itmal", {}) if isinstance(nb.metadata.get("itmal"), dict) else {}
+    if meta.get("exercise") in catalogue:
+        return meta["exercise"]
+    for cell in nb.cells:
+        for tag in cell.get("metadata", {}).get("tags", []) or []:
+            name = str(tag).split(".")[0]
+            if name in catalogue:
+                return name
+    stem = path.stem.lower().replace("-", "_").replace(" ", "_")
+    matches = [n for n in catalogue if n in stem]
+    return matches[0] if len(matches) == 1 else None
+
+
+def find_notebooks(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None = None) -> SubmissionResult:
+    """Grade a notebook or a folder of notebooks. A single notebook is graded for its own
+    exercise only; a folder for every exercise (those without a notebook score 'missing')."""
+    catalogue = config.catalogue()
+    notes: list[str] = []
+    found: dict[str, tuple[Path, object]] = {}
+    unreadable: dict[str, str] = {}
+    for nb_path in find_notebooks(path):
+        try:
+            nb = read_notebook(nb_path)
+        except NotebookUnreadable as exc:
+            guess = identify_exercise_by_name(nb_path, catalogue)
+            if guess:
+                unreadable[guess] = str(exc)
+            notes.append(str(exc))
+            continue
+        name = identify_exercise(nb, nb_path, catalogue)
+        if name is None:
+            notes.append(f"{nb_path.name}: not one of this assignment's notebooks; ignored")
+        elif name in found:
+            notes.append(f"{nb_path.name}: a second notebook for '{name}'; graded {found[name][0].name} instead")
+        else:
+            found[name] = (nb_path, nb)
+    if only is not None:
+        wanted = only
+    elif path.is_file():
+        wanted = set(found) | set(unreadable)
+    else:
+        wanted = set(catalogue)
+    questions: list[QuestionResult] = []
+    for name, exercise in catalogue.items():
+        if name not in wanted:
+            continue
+        questions += grade_exercise(exercise, found.get(name), unreadable.get(name), config, notes)
+    return SubmissionResult(name=path.stem if path.is_file() else path.name, questions=questions,
+                            sandbox=config.sandbox.describe(), notes=notes)
+
+
+def identify_exercise_by_name(path: Path, catalogue: dict[str, Exercise]) -> str | None:
+    stem = path.stem.lower().replace("-", "_")
+    matches = [n for n in catalogue if n in stem]
+    return matches[0] if len(matches) == 1 else None
+
+
+def grade_exercise(exercise: Exercise, found, unreadable: str | None, config: GradingConfig,
+                   notes: list[str]) -> list[QuestionResult]:
+    if found is None:
+        if unreadable:
+            return missing_exercise(exercise, f"the notebook could not be read: {unreadable}", Outcome.CODE_FAILED)
+        return missing_exercise(exercise, f"no notebook for this exercise was handed in (expected {exercise.notebook})")
+    _, nb = found
+    try:
+        reference = reference_answers(exercise, config)
+    except Exception as exc:
+        notes.append(f"{exercise.name}: reference run failed, reference checks not judged: {exc}")
+        reference = {}
+    located, execution = _run(nb, exercise, config)
+    notes += [f"{exercise.name}: {e}" for e in execution.events]
+    return score_exercise(exercise, execution, located, reference)
+
+
+__all__ = ["GradingConfig", "grade_submission", "Execution"]

@@ -1,0 +1,109 @@
+"""Starting, seeding and stopping the student's kernel.
+
+The kernel is a plain ipykernel, started inside the sandbox (see `sandbox.py`) and wired to
+the grader over jupyter_client's `ipc` transport: Unix sockets in a directory both sides
+see, so the kernel needs no network at all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.manager import AsyncKernelManager
+
+from .sandbox import Limits, SandboxMode, bwrap_prefix, kernel_environment, rlimit_prefix
+
+SEED = 42
+
+# Runs in the fresh kernel before the first cell, identically for reference and student
+# runs, so grading the same notebook twice gives the same numbers. TensorFlow is seeded
+# when (and only if) the notebook imports it: importing it eagerly costs seconds.
+STARTUP_CODE = f"""
+def __itmal_startup(seed={SEED}):
+    import importlib.abc, importlib.util, random, sys
+    random.seed(seed)
+    try:
+        import numpy
+        numpy.random.seed(seed)
+    except Exception:
+        pass
+
+    class SeedTensorFlowOnImport(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name != "tensorflow":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.loader is None:
+                return spec
+            exec_module = spec.loader.exec_module
+
+            def exec_and_seed(module):
+                exec_module(module)
+                try:
+                    module.random.set_seed(seed)
+                    module.config.experimental.enable_op_determinism()
+                except Exception:
+                    pass
+
+            spec.loader.exec_module = exec_and_seed
+            return spec
+
+    sys.meta_path.insert(0, SeedTensorFlowOnImport())
+
+__itmal_startup()
+del __itmal_startup
+"""
+
+
+class GraderKernelManager(AsyncKernelManager):
+    """An ipykernel started by the grader's own interpreter, optionally under bubblewrap."""
+
+    def __init__(self, *, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode, **kw: Any):
+        super().__init__(transport="ipc", ip=str(sockets / "kernel"), **kw)
+        self.scratch = scratch
+        self.sockets = sockets
+        self.limits = limits
+        self.sandbox = sandbox
+        self.connection_file = str(sockets / "connection.json")
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        kernel = [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            self.connection_file,
+            "--HistoryManager.enabled=False",
+            "--IPKernelApp.quiet=True",
+            # Inside the pid namespace the parent is pid 1, which ipykernel would read as
+            # "parent gone"; bubblewrap's --die-with-parent ties the kernel to us instead.
+            "--IPKernelApp.parent_handle=0",
+            *(extra_arguments or []),
+        ]
+        prefix = rlimit_prefix(self.limits)
+        if self.sandbox.enabled:
+            prefix += bwrap_prefix(self.scratch, self.sockets, self.limits)
+        return prefix + kernel
+
+    async def start(self) -> None:
+        env = kernel_environment(self.scratch, SEED, self.sandbox.enabled)
+        # The kernel's own stdout/stderr (banners, native crashes) go to a log beside the
+        # sockets, not to the grader's terminal.
+        self._log = open(self.sockets / "kernel.log", "ab")
+        await self.start_kernel(env=env, cwd=str(self.scratch), stdout=self._log, stderr=self._log)
+
+    def hard_kill(self) -> None:
+        """SIGKILL the kernel's whole process group, whatever it is doing."""
+        provisioner = self.provisioner
+        pid = getattr(getattr(provisioner, "process", None), "pid", None)
+        if pid is None:
+            return
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -1,0 +1,121 @@
+"""Results: what happened to each check, question and submission. Plain data, JSON-able."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    """Why a check or question got the points it got. The kinds are kept apart on purpose:
+    a wrong answer, a missing answer and code that crashed need different feedback, and a
+    grader failure must never cost the student points."""
+
+    PASSED = "passed"
+    WRONG = "wrong"
+    MISSING = "missing"
+    CODE_FAILED = "code_failed"
+    TIMED_OUT = "timed_out"
+    KERNEL_DIED = "kernel_died"
+    NOT_CHECKED = "not_checked"  # cannot be checked here (e.g. no reference run); not scored
+    GRADER_ERROR = "grader_error"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Outcome.PASSED: "passed",
+    Outcome.WRONG: "wrong answer",
+    Outcome.MISSING: "missing (not attempted)",
+    Outcome.CODE_FAILED: "student code failed",
+    Outcome.TIMED_OUT: "timed out",
+    Outcome.KERNEL_DIED: "kernel died",
+    Outcome.NOT_CHECKED: "not checked here",
+    Outcome.GRADER_ERROR: "grader error (not counted against you)",
+}
+
+# Outcomes whose checks are left out of the score: they say nothing about the student's work.
+UNSCORED = (Outcome.NOT_CHECKED, Outcome.GRADER_ERROR)
+
+
+@dataclass
+class CheckResult:
+    name: str
+    outcome: Outcome
+    message: str = ""
+    weight: float = 1.0
+    hidden: bool = False
+
+    @property
+    def scored(self) -> bool:
+        return self.outcome not in UNSCORED
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    title: str
+    max_points: float
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        """Partial credit: the weighted share of scored checks that passed.
+
+        Checks that could not be judged (grader error, not checked here) are left out; if
+        no check could be judged the student keeps full points, flagged for review."""
+        scored = [c for c in self.checks if c.scored]
+        if not scored:
+            return self.max_points
+        total = sum(c.weight for c in scored)
+        got = sum(c.weight for c in scored if c.outcome is Outcome.PASSED)
+        return round(self.max_points * got / total, 4)
+
+    @property
+    def outcome(self) -> Outcome:
+        """The question's headline: passed, or the first way it fell short."""
+        for c in self.checks:
+            if c.scored and c.outcome is not Outcome.PASSED:
+                return c.outcome
+        if any(c.outcome is Outcome.GRADER_ERROR for c in self.checks):
+            return Outcome.GRADER_ERROR
+        if self.checks and all(c.outcome is Outcome.NOT_CHECKED for c in self.checks):
+            return Outcome.NOT_CHECKED
+        return Outcome.PASSED
+
+    def feedback(self, *, show_hidden: bool = True) -> str:
+        lines = []
+        for c in self.checks:
+            if c.outcome is Outcome.PASSED:
+                continue
+            if c.hidden and not show_hidden:
+                lines.append(f"- hidden check: {c.outcome.label}")
+            else:
+                lines.append(f"- {c.name}: {c.message}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["points"] = self.points
+        d["outcome"] = self.outcome.value
+        for c in d["checks"]:
+            c["outcome"] = c["outcome"].value
+        return d
+
+
+@dataclass
+class SubmissionResult:
+    name: str
+    questions: list[QuestionResult]
+    sandbox: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return round(sum(q.points for q in self.questions), 4)
+
+    @property
+    def max_points(self) -> float:
+        return round(sum(q.max_points for q in self.questions), 4)

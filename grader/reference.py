@@ -1,0 +1,74 @@
+"""The reference solution's answers: executed once per environment, cached by content hash.
+
+The key covers everything that could change the reference's numbers: the solution notebook's
+bytes, the requests asked of it, the course helpers, and the versions of Python and the
+numeric libraries. Only plain data is cached (JSON), never objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from .catalogue.base import Exercise
+from .plaindata import Answer
+
+LIBRARIES = ("numpy", "scikit-learn", "scipy", "tensorflow-cpu", "tensorflow", "keras", "ipykernel", "itmal-grader")
+
+
+def default_cache_dir() -> Path:
+    if os.environ.get("ITMAL_CACHE_DIR"):
+        return Path(os.environ["ITMAL_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "itmal-grader")
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "machine": platform.machine()}
+    for lib in LIBRARIES:
+        try:
+            found[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def _tree_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*.py")):
+        h.update(f.relative_to(path).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(exercise: Exercise, solution: Path, plan_desc: list, helpers: Path) -> str:
+    h = hashlib.sha256()
+    h.update(solution.read_bytes())
+    h.update(json.dumps(plan_desc, sort_keys=True).encode())
+    h.update(_tree_digest(helpers).encode())
+    h.update(json.dumps(_versions(), sort_keys=True).encode())
+    h.update(exercise.name.encode())
+    return h.hexdigest()
+
+
+def load(cache_file: Path) -> dict[str, dict[str, Answer]] | None:
+    try:
+        data = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return {q: {k: Answer.from_dict(a) for k, a in answers.items()} for q, answers in data.items()}
+
+
+def store(cache_file: Path, answers: dict[str, dict[str, Answer]]) -> None:
+    """Write atomically: a crash mid-write never leaves a half cache behind."""
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    data = {q: {k: a.to_dict() for k, a in qa.items()} for q, qa in answers.items()}
+    fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, cache_file)

@@ -1,0 +1,87 @@
+"""Formatting results: Gradescope's results.json and the terminal table. No judging here."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .outcomes import Outcome, SubmissionResult
+
+_STYLE = {
+    Outcome.PASSED: "green",
+    Outcome.WRONG: "red",
+    Outcome.MISSING: "yellow",
+    Outcome.CODE_FAILED: "red",
+    Outcome.TIMED_OUT: "magenta",
+    Outcome.KERNEL_DIED: "magenta",
+    Outcome.NOT_CHECKED: "dim",
+    Outcome.GRADER_ERROR: "cyan",
+}
+
+
+def gradescope_test(qid: str, title: str, points: float, max_points: float, outcome: str, feedback: str) -> dict:
+    """One question as a Gradescope test entry."""
+    return {
+        "name": f"{qid}: {title}",
+        "number": qid,
+        "score": points,
+        "max_score": max_points,
+        "status": "passed" if outcome == Outcome.PASSED.value else "failed",
+        "output": f"{Outcome(outcome).label}\n{feedback}".strip(),
+        "visibility": "visible",
+        "extra_data": {"outcome": outcome},
+    }
+
+
+def gradescope_document(tests: list[dict], output: str = "") -> dict:
+    """Gradescope's results.json. No timestamps or timings, so grading the same notebook
+    twice writes the same bytes."""
+    return {
+        "score": round(sum(t["score"] for t in tests), 4),
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def gradescope_results(result: SubmissionResult, *, show_hidden: bool = False) -> dict:
+    tests = [gradescope_test(q.id, q.title, q.points, q.max_points, q.outcome.value,
+                             q.feedback(show_hidden=show_hidden)) for q in result.questions]
+    return gradescope_document(tests, "\n".join([result.sandbox, *result.notes]))
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def results_table(result: SubmissionResult, *, show_hidden: bool = True) -> Table:
+    table = Table(title=f"{result.name}: {result.points:g} / {result.max_points:g} points")
+    table.add_column("question")
+    table.add_column("points", justify="right")
+    table.add_column("outcome")
+    table.add_column("feedback", overflow="fold", max_width=80)
+    for q in result.questions:
+        first = q.feedback(show_hidden=show_hidden).split("\n")[0]
+        table.add_row(q.id, f"{q.points:g}/{q.max_points:g}",
+                      f"[{_STYLE[q.outcome]}]{q.outcome.label}[/]", first[:300])
+    return table
+
+
+def print_result(result: SubmissionResult, console: Console | None = None) -> None:
+    console = console or Console()
+    if not result.sandbox.startswith("sandboxed"):
+        console.print(f"[bold red]WARNING: {result.sandbox}[/]")
+    console.print(results_table(result))
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/]")
