@@ -35,11 +35,16 @@ def wrong(message: str) -> CheckFailed:
 
 
 def _fmt(x: Any) -> str:
+    """Numbers as a student would write them: 6 significant digits, long arrays shortened."""
     arr = np.asarray(x)
-    if arr.ndim == 0:
-        return f"{arr.item():.6g}" if arr.dtype.kind == "f" else str(arr.item())
-    with np.printoptions(precision=6, threshold=12, edgeitems=3, suppress=False):
-        return np.array2string(arr.ravel() if arr.ndim > 1 and arr.size <= 12 else arr, separator=", ")
+    if arr.size == 1:
+        v = arr.reshape(-1)[0].item()
+        return f"{v:.6g}" if isinstance(v, float) else str(v)
+    flat = arr.reshape(-1)
+    items = [f"{v:.6g}" if arr.dtype.kind == "f" else str(v) for v in flat[:6]]
+    if flat.size > 6:
+        items.append(f"... ({flat.size} values)")
+    return "[" + ", ".join(items) + "]"
 
 
 def as_numbers(name: str, got: Any) -> np.ndarray:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from . import __version__
+
 from .grade import GradingConfig, default_solutions_dir, grade_submission
 from .report import gradescope_results, print_result, write_json_atomic
 from .sandbox import Limits, SandboxUnavailable, choose
@@ -15,6 +17,7 @@ from .sandbox import Limits, SandboxUnavailable, choose
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grader", description="Autograder for ITMAL Journal 2 notebooks.")
+    p.add_argument("--version", action="version", version=f"itmal-grader {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade submissions (a notebook, or a folder of notebooks each)")
     g.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -45,13 +48,20 @@ def main(argv: list[str] | None = None) -> int:
         hidden_dir=args.hidden_checks,
     )
     status = 0
+    used: set[str] = set()
     for path in args.paths:
         if not path.exists():
             console.print(f"[bold red]error:[/] no such file or folder: {path}")
             status = 2
             continue
         result = grade_submission(path, config)
-        out = args.out / result.name / "results.json"
+        name = result.name
+        for n in range(2, 10_000):  # two submissions with one folder name must not overwrite
+            if name not in used:
+                break
+            name = f"{result.name}-{n}"
+        used.add(name)
+        out = args.out / name / "results.json"
         write_json_atomic(out, gradescope_results(result, show_hidden=False))
         print_result(result, console)
         console.print(f"results: {out}")

@@ -92,6 +92,8 @@ class QuestionResult:
                 continue
             if c.hidden and not show_hidden:
                 lines.append(f"- hidden check: {c.outcome.label}")
+            elif c.message.startswith(c.name):
+                lines.append(f"- {c.message}")
             else:
                 lines.append(f"- {c.name}: {c.message}")
         return "\n".join(lines)

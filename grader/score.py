@@ -142,6 +142,11 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             cr.outcome, cr.message = Outcome.GRADER_ERROR, str(exc)
         except Exception as exc:  # a bug in a check is the grader's failure, not the student's
             cr.outcome, cr.message = Outcome.GRADER_ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
+        if failure is not None and failure.status != "error" and check.judges == "code":
+            # A cell of this question hung or took the kernel down: nothing its code
+            # produced counts, even where a value happened to be fetched after a restart.
+            cr.outcome, cr.message = Outcome.MISSING, ""
+            cr = _explain(failure, cr)
         result.checks.append(cr)
     return result
 

@@ -20,6 +20,9 @@ class Check:
     needs: tuple[Request, ...] = ()
     weight: float = 1.0
     hidden: bool = False
+    # "code": judged on what the question's cells computed or showed; "text": on the
+    # answer cell alone, so a crash in the code does not touch it.
+    judges: str = "code"
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def text_answer(min_words: int = 5, weight: float = 1.0) -> Check:
     from ..checks import check_text_answered
 
     return Check("text answer", lambda ev: check_text_answered("text answer", ev.text(), min_words=min_words),
-                 weight=weight)
+                 weight=weight, judges="text")
 
 
 def figure(weight: float = 1.0) -> Check:

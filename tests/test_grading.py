@@ -1,0 +1,120 @@
+"""End to end with real sandboxed kernels: reference, stubs, and samples named by their outcome."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import ASSIGNMENT, SOLUTIONS, TEST_LIMITS, by_id, insert_cell_after, replace_cells
+from grader.grade import grade_submission
+from grader.outcomes import Outcome
+from grader.report import gradescope_results
+
+
+def test_reference_solutions_score_full_marks_with_hidden_checks(config):
+    result = grade_submission(SOLUTIONS, config)
+    assert len(result.questions) == 12
+    bad = {q.id: q.feedback() for q in result.questions if q.outcome is not Outcome.PASSED}
+    assert bad == {}
+    assert result.points == result.max_points == 23
+    assert any(c.hidden for q in result.questions for c in q.checks), "hidden checks were not loaded"
+
+
+def test_untouched_stubs_score_zero_and_every_question_is_missing(config):
+    result = grade_submission(ASSIGNMENT, config)
+    assert result.points == 0
+    assert {q.id: q.outcome for q in result.questions} == {q.id: Outcome.MISSING for q in result.questions}
+
+
+def test_omega_including_the_bias_fails_only_regularizers_qa(config, sample):
+    path = sample("regularizers-omega-includes-bias", "regularizers", lambda nb: replace_cells(
+        nb, "regularizers.qa", "import numpy as np\ndef Omega(w):\n    return float(np.sum(np.asarray(w) ** 2))\n",
+        which=0))
+    q = by_id(grade_submission(path, config))
+    assert set(q) == {"regularizers.qa", "regularizers.qb", "regularizers.qc", "regularizers.qd"}
+    assert q["regularizers.qa"].outcome is Outcome.WRONG and q["regularizers.qa"].points == 0
+    feedback = q["regularizers.qa"].feedback(show_hidden=True)
+    assert "Omega(w_a): expected 13, got 14" in feedback and "differ by 1" in feedback
+    # hidden checks fail too, but a student's view never shows their inputs
+    assert "hidden check: wrong answer" in q["regularizers.qa"].feedback(show_hidden=False)
+    assert "7.5" not in q["regularizers.qa"].feedback(show_hidden=False)
+    for other in ("regularizers.qb", "regularizers.qc", "regularizers.qd"):
+        assert q[other].outcome is Outcome.PASSED
+
+
+def test_cell_error_fails_dependent_question_with_traceback_and_later_cells_still_run(config, sample):
+    path = sample("gradient-descent-qb-raises", "gradient_descent", lambda nb: replace_cells(
+        nb, "gradient_descent.qb", "theta_sgd = undefined_helper(X_b, y)\n", which=0))
+    q = by_id(grade_submission(path, config))
+    assert q["gradient_descent.qb"].outcome is Outcome.CODE_FAILED
+    assert "NameError" in q["gradient_descent.qb"].feedback() and "undefined_helper" in q["gradient_descent.qb"].feedback()
+    assert q["gradient_descent.qa"].outcome is Outcome.PASSED
+    assert q["gradient_descent.qd"].outcome is Outcome.PASSED
+
+
+def test_sigint_ignoring_loop_times_out_only_its_question_within_the_notebook_limit(config, sample):
+    loop = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+    path = sample("perceptron-qc-loop-ignores-sigint-times-out", "perceptron",
+                  lambda nb: insert_cell_after(nb, "perceptron.qb", loop))
+    from dataclasses import replace
+    cfg = replace(config, limits=replace(TEST_LIMITS, cell_timeout=5, notebook_timeout=60, interrupt_grace=2))
+    started = time.monotonic()
+    q = by_id(grade_submission(path, cfg))
+    assert time.monotonic() - started < 60
+    assert q["perceptron.qb"].outcome is Outcome.TIMED_OUT
+    assert "ignored the interrupt" in q["perceptron.qb"].feedback()
+    # earlier and later questions are graded: the kernel was restarted and replayed
+    for other in ("perceptron.qa", "perceptron.qc", "perceptron.qd"):
+        assert q[other].outcome is Outcome.PASSED, q[other].feedback()
+
+
+def test_notebook_time_limit_kills_the_kernel_and_stops_the_rest(config, sample):
+    from dataclasses import replace
+    path = sample("perceptron-sleeps-past-notebook-limit", "perceptron",
+                  lambda nb: insert_cell_after(nb, "perceptron.qa", "import time\ntime.sleep(10**6)\n"))
+    cfg = replace(config, limits=replace(TEST_LIMITS, cell_timeout=60, notebook_timeout=12))
+    started = time.monotonic()
+    q = by_id(grade_submission(path, cfg))
+    assert time.monotonic() - started < 40
+    assert q["perceptron.qa"].outcome is not Outcome.PASSED  # its last cell is the sleeper
+    assert q["perceptron.qd"].outcome is Outcome.TIMED_OUT
+    assert "time limit" in q["perceptron.qd"].feedback()
+    assert not any(x.outcome is Outcome.PASSED for x in q.values() if x.id != "perceptron.qc")
+
+
+@pytest.mark.parametrize("killer, words", [
+    ("import os\nos._exit(0)\n", "exited with status 0"),
+    ("import ctypes\nctypes.string_at(0)\n", "segmentation fault"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", "SIGKILL"),
+])
+def test_kernel_killed_mid_run_is_reported_never_passed(config, sample, killer, words):
+    name = "perceptron-qd-kernel-dies"
+    path = sample(name, "perceptron", lambda nb: replace_cells(nb, "perceptron.qd", killer, which=-1))
+    q = by_id(grade_submission(path, config))
+    qd = q["perceptron.qd"]
+    assert qd.outcome is Outcome.KERNEL_DIED
+    # only the text answer, which no kernel can take away, keeps its point
+    assert [c.outcome for c in qd.checks if c.name != "text answer"] == [Outcome.KERNEL_DIED] * 2
+    assert qd.points == 1
+    assert words in qd.feedback()
+    assert q["perceptron.qa"].outcome is Outcome.PASSED
+
+
+def test_grading_twice_gives_identical_results_json(config, sample):
+    path = sample("gradient-descent-correct", "gradient_descent")
+    docs = [json.dumps(gradescope_results(grade_submission(path, config)), sort_keys=True) for _ in range(2)]
+    assert docs[0] == docs[1]
+
+
+def test_unreadable_and_foreign_notebooks_are_outcomes_not_crashes(config, tmp_path):
+    (tmp_path / "perceptron.ipynb").write_text("{ this is not json")
+    (tmp_path / "holiday-photos.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    result = grade_submission(tmp_path, config)
+    q = by_id(result)
+    assert q["perceptron.qa"].outcome is Outcome.CODE_FAILED
+    assert "not a valid Jupyter notebook" in q["perceptron.qa"].feedback()
+    assert q["regularizers.qa"].outcome is Outcome.MISSING
+    assert "no notebook for this exercise" in q["regularizers.qa"].feedback()
+    assert any("holiday-photos" in n for n in result.notes)

@@ -1,0 +1,156 @@
+"""The kernel's sandbox: no network, nothing outside its scratch directory, limits enforced."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import warnings
+
+import nbformat
+import numpy as np
+import pytest
+
+from conftest import REPO, TEST_LIMITS, needs_sandbox
+from grader.execute import END, FetchPlan, execute_notebook
+from grader.requests import value
+from grader.sandbox import SandboxUnavailable, choose
+
+
+def run_cells(sources: list[str], config, fetch: tuple[str, ...] = ()):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    plan = FetchPlan()
+    for name in fetch:
+        plan.add(END, "q", value(name))
+    return execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox)
+
+
+def cell_error(execution, i=0) -> str:
+    c = execution.cells[i]
+    return f"{c.status} {c.ename}: {c.evalue}"
+
+
+@pytest.fixture
+def local_server():
+    """A TCP server on loopback in the grader's network namespace; records connections."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    srv.settimeout(0.2)
+    hits, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+                hits.append(1)
+                conn.close()
+            except OSError:
+                pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield srv.getsockname()[1], hits
+    stop.set()
+    t.join(2)
+    srv.close()
+
+
+@needs_sandbox
+def test_network_is_unreachable(config, local_server):
+    port, hits = local_server
+    ex = run_cells([
+        f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=3)",
+        "import socket\nsocket.getaddrinfo('pypi.org', 443)",
+    ], config)
+    assert ex.cells[0].status == "error" and ex.cells[0].ename in ("ConnectionRefusedError", "OSError")
+    assert ex.cells[1].status == "error" and ex.cells[1].ename == "gaierror"
+    assert hits == []
+
+
+@needs_sandbox
+def test_solutions_hidden_checks_and_host_files_are_invisible(config, tmp_path):
+    secret = tmp_path / "other-submission.txt"
+    secret.write_text("secret")
+    ex = run_cells([
+        f"open({str(REPO / 'solutions' / 'journal2' / 'perceptron.ipynb')!r}).read()",
+        f"open({str(REPO / 'hidden' / 'journal2' / 'regularizers.py')!r}).read()",
+        f"open({str(secret)!r}).read()",
+        "open('/etc/shadow').read()",
+    ], config)
+    for i in range(4):
+        assert ex.cells[i].status == "error", cell_error(ex, i)
+        assert ex.cells[i].ename in ("FileNotFoundError", "PermissionError"), cell_error(ex, i)
+
+
+@needs_sandbox
+def test_writes_outside_scratch_fail_and_scratch_is_writable(config, tmp_path):
+    target = tmp_path / "planted.txt"
+    ex = run_cells([
+        f"open({str(target)!r}, 'w').write('x')",
+        "open('/usr/planted', 'w').write('x')",
+        "open('own-file.txt', 'w').write('fine'); open('/tmp/t', 'w').write('fine')",
+        "import numpy; numpy.zeros(10).sum()",
+    ], config)
+    assert ex.cells[0].status == "error" and ex.cells[1].status == "error"
+    assert ex.cells[2].status == "ok" and ex.cells[3].status == "ok"
+    assert not target.exists()
+
+
+@needs_sandbox
+def test_memory_limit_stops_a_memory_bomb(config):
+    ex = run_cells(["import numpy as np\nx = np.ones(int(8e9 // 8))\nx.sum()", "ok = 1"], config, fetch=("ok",))
+    assert ex.cells[0].status in ("error", "died"), cell_error(ex)
+    assert ex.answers["q"]["ok"].value == 1
+
+
+def test_seeds_are_fixed_so_two_runs_agree(config):
+    code = "import random, numpy as np\nr = [random.random(), float(np.random.rand()), hash('itmal')]"
+    a = run_cells([code], config, fetch=("r",)).answers["q"]["r"].value
+    b = run_cells([code], config, fetch=("r",)).answers["q"]["r"].value
+    assert a == b
+
+
+def test_call_and_predict_cross_as_plain_data(config):
+    from grader.requests import Call, Predict
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import numpy as np\n"
+        "class Rigged(float):\n    def __eq__(self, o): return True\n"
+        "def Omega(w): return Rigged(w[1:] @ w[1:])\n"
+        "class Model:\n    def predict(self, X): return (X[:, 0] > 0).astype(int)\n"
+        "model = Model()\nweird = object()\n")]
+    plan = FetchPlan()
+    plan.add(END, "q", Call(key="om", function="Omega", args=(np.array([1.0, 2.0, -3.0]),)))
+    plan.add(END, "q", Predict(key="pred", model="model", features=np.array([[1.0], [-1.0]])))
+    plan.add(END, "q", value("weird"))
+    ans = execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox).answers["q"]
+    # the float subclass with a rigged __eq__ did not cross: only its number did
+    assert type(ans["om"].value) in (float, np.ndarray) and np.asarray(ans["om"].value).item() == 13.0
+    assert not np.asarray(ans["om"].value) == 14.0
+    assert ans["pred"].value.tolist() == [1, 0]
+    assert ans["weird"].status == "unsupported"
+
+
+def test_missing_bubblewrap_warns_loudly_or_fails_when_required(monkeypatch):
+    import grader.sandbox as sb
+
+    monkeypatch.setattr(sb, "find_bwrap", lambda: None)
+    sb.probe.cache_clear()
+    try:
+        with pytest.warns(sb.UnsandboxedWarning, match="WITHOUT A SANDBOX"):
+            mode = choose(require=False)
+        assert not mode.enabled and "bubblewrap" in mode.reason
+        with pytest.raises(SandboxUnavailable, match="require-sandbox"):
+            choose(require=True)
+    finally:
+        sb.probe.cache_clear()
+
+
+def test_cli_require_sandbox_errors_without_bubblewrap(tmp_path):
+    env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
+    done = subprocess.run([str(REPO / ".venv" / "bin" / "grader"), "grade", str(tmp_path), "--out",
+                           str(tmp_path / "out"), "--require-sandbox"], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and "require-sandbox" in done.stdout
