@@ -44,6 +44,12 @@ def pytest_configure(config: pytest.Config) -> None:
     notebook = config.getoption("itmal_notebook")
     if notebook is not None:
         config.args[:] = [str(notebook)]
+    if config.getoption("itmal_require_sandbox"):
+        from .sandbox import probe
+
+        ok, why = probe()
+        if not ok:
+            raise pytest.UsageError(f"--itmal-require-sandbox is set but the kernel cannot be sandboxed: {why}")
     if not hasattr(config, "workerinput"):  # only the controller reports (xdist)
         reporter = PointsReporter(config.getoption("itmal_results"))
         config.stash[_reporter_key] = reporter

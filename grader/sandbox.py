@@ -206,7 +206,6 @@ def kernel_environment(scratch: Path, seed: int, sandboxed: bool) -> dict[str, s
         "IPYTHONDIR": str(scratch / ".ipython"),
         "JUPYTER_PLATFORM_DIRS": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_DETERMINISTIC_OPS": "1",
         "KERAS_HOME": str(scratch / ".keras"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),

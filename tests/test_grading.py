@@ -118,3 +118,21 @@ def test_unreadable_and_foreign_notebooks_are_outcomes_not_crashes(config, tmp_p
     assert q["regularizers.qa"].outcome is Outcome.MISSING
     assert "no notebook for this exercise" in q["regularizers.qa"].feedback()
     assert any("holiday-photos" in n for n in result.notes)
+
+
+def test_the_submitted_notebook_file_is_never_modified(config, sample):
+    path = sample("regularizers-correct", "regularizers")
+    before = path.read_bytes()
+    grade_submission(path, config)
+    assert path.read_bytes() == before
+
+
+def test_questions_are_found_by_headings_when_students_lose_the_tags(config, sample):
+    def drop_tags(nb):
+        for cell in nb.cells:
+            cell.metadata.pop("tags", None)
+        return nb
+
+    path = sample("regularizers-tags-lost-still-graded", "regularizers", drop_tags)
+    result = grade_submission(path, config)
+    assert result.points == result.max_points, [q.feedback() for q in result.questions]

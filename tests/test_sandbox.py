@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import threading
 import warnings
 
@@ -151,6 +152,38 @@ def test_missing_bubblewrap_warns_loudly_or_fails_when_required(monkeypatch):
 
 def test_cli_require_sandbox_errors_without_bubblewrap(tmp_path):
     env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
-    done = subprocess.run([str(REPO / ".venv" / "bin" / "grader"), "grade", str(tmp_path), "--out",
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(tmp_path), "--out",
                            str(tmp_path / "out"), "--require-sandbox"], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "require-sandbox" in done.stdout
+
+
+def test_output_flood_is_truncated_and_the_kernel_survives(config):
+    ex = run_cells(["for _ in range(50):\n    print('x' * 100_000)", "ok = 1"], config, fetch=("ok",))
+    text = "".join(o.get("text", "") for o in ex.notebook.cells[0].outputs)
+    assert "output of this cell truncated" in text
+    assert len(text) <= TEST_LIMITS.output_per_cell + 1000
+    assert ex.answers["q"]["ok"].value == 1
+
+
+def test_input_does_not_hang_the_grader(config):
+    ex = run_cells(["name = input('your name? ')", "ok = 1"], config, fetch=("ok",))
+    assert ex.cells[0].status == "error" and "Stdin" in ex.cells[0].ename
+    assert ex.answers["q"]["ok"].value == 1
+
+
+def test_keras_runs_under_the_memory_limit_and_is_seeded_identically(config):
+    """TensorFlow works inside the sandbox with the memory limit on, and the grader's seeding
+    (applied when the notebook imports it) makes training reproducible run to run."""
+    code = (
+        "import numpy as np, keras\n"
+        "X = np.random.rand(64, 4).astype('float32'); y = (X.sum(1) > 2).astype('int32')\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='tanh'),"
+        " keras.layers.Dense(2, activation='softmax')])\n"
+        "m.compile(optimizer='adam', loss='sparse_categorical_crossentropy')\n"
+        "m.fit(X, y, epochs=2, batch_size=16, shuffle=True, verbose=0)\n"
+        "w = np.concatenate([v.numpy().ravel() for v in m.weights])\n"
+    )
+    first = run_cells([code], config, fetch=("w",))
+    assert first.cells[0].status == "ok", first.cells[0].traceback
+    second = run_cells([code], config, fetch=("w",))
+    np.testing.assert_array_equal(first.answers["q"]["w"].value, second.answers["q"]["w"].value)

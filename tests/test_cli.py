@@ -1,0 +1,36 @@
+"""`grader grade` on the bundled example submissions, as the README's quick start runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+
+from conftest import EXAMPLES, HIDDEN, REPO
+
+SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
+
+
+def test_grade_examples_writes_results_json_per_submission(tmp_path, cache_dir):
+    env_cmd = [sys.executable, "-m", "grader.cli", "grade", *sorted(map(str, EXAMPLES.iterdir())),
+               "--out", str(tmp_path), "--hidden-checks", str(HIDDEN)]
+    import os
+
+    env = {**os.environ, "ITMAL_CACHE_DIR": str(cache_dir), "COLUMNS": "200"}
+    done = subprocess.run(env_cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    correct = json.loads((tmp_path / "group01-correct" / "results.json").read_text())
+    mistakes = json.loads((tmp_path / "group02-typical-mistakes" / "results.json").read_text())
+    for doc in (correct, mistakes):
+        jsonschema.validate(doc, SCHEMA)
+    assert correct["score"] == 23
+    failed = {t["number"]: t for t in mistakes["tests"] if t["status"] == "failed"}
+    assert set(failed) == {"gradient_descent.qa", "gradient_descent.qe", "regularizers.qa",
+                           "perceptron.qc", "perceptron.qd"}
+    assert "theta_gd" in failed["gradient_descent.qa"]["output"] and "expected" in failed["gradient_descent.qa"]["output"]
+    # hidden checks show in results.json only as passed/failed, never their inputs
+    assert "hidden check: wrong answer" in failed["regularizers.qa"]["output"]
+    assert "7.5" not in failed["regularizers.qa"]["output"]
+    assert "group01-correct: 23 / 23 points" in done.stdout
