@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         write_json_atomic(out, gradescope_results(result, show_hidden=False))
         print_result(result, console)
         console.print(f"results: {out}")
+        if not result.final:
+            console.print(f"[bold red]{result.name}: the grader failed on some checks; "
+                          "these results are not final (see 'grader error' above)[/]")
+            status = max(status, 3)
     return status
 
 

@@ -162,10 +162,19 @@ class _Runner:
             record_timing=False, iopub_timeout=5, shutdown_kernel="immediate",
         )
         await self.km.start()
-        await self.client.async_start_new_kernel_client()
-        status, _ = await self.raw_execute(STARTUP_CODE, timeout=60)
+        try:
+            await self.client.async_start_new_kernel_client()
+            status, _ = await self.raw_execute(STARTUP_CODE, timeout=60)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; kernel log: {self.kernel_log()}") from None
         if status != "ok":
-            raise RuntimeError(f"the kernel failed to start ({status})")
+            raise RuntimeError(f"the kernel failed to start ({status}); kernel log: {self.kernel_log()}")
+
+    def kernel_log(self) -> str:
+        try:
+            return (self.sockets / "kernel.log").read_text(errors="replace")[-2000:].strip() or "(empty)"
+        except OSError:
+            return "(none)"
 
     async def stop(self) -> None:
         if self.km is None:

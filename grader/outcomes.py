@@ -18,7 +18,7 @@ class Outcome(str, Enum):
     TIMED_OUT = "timed_out"
     KERNEL_DIED = "kernel_died"
     NOT_CHECKED = "not_checked"  # cannot be checked here (e.g. no reference run); not scored
-    GRADER_ERROR = "grader_error"
+    GRADER_ERROR = "grader_error"  # scores 0 but makes the result not final: re-grade it
 
     @property
     def label(self) -> str:
@@ -33,11 +33,14 @@ _LABELS = {
     Outcome.TIMED_OUT: "timed out",
     Outcome.KERNEL_DIED: "kernel died",
     Outcome.NOT_CHECKED: "not checked here",
-    Outcome.GRADER_ERROR: "grader error (not counted against you)",
+    Outcome.GRADER_ERROR: "grader error (will be re-graded, not counted against you)",
 }
 
-# Outcomes whose checks are left out of the score: they say nothing about the student's work.
-UNSCORED = (Outcome.NOT_CHECKED, Outcome.GRADER_ERROR)
+# Checks left out of the score: they could not be judged where the grader ran (a student's
+# self-check has no reference run). A grader error is *not* left out, which would hand out
+# the points of the checks that broke; it scores 0 and marks the whole result not final, so
+# it is re-graded rather than recorded (the CLI exits 3): never silently the student's loss.
+UNSCORED = (Outcome.NOT_CHECKED,)
 
 
 @dataclass
@@ -62,13 +65,10 @@ class QuestionResult:
 
     @property
     def points(self) -> float:
-        """Partial credit: the weighted share of scored checks that passed.
-
-        Checks that could not be judged (grader error, not checked here) are left out; if
-        no check could be judged the student keeps full points, flagged for review."""
+        """Partial credit: the weighted share of scored checks that passed (0 if none scored)."""
         scored = [c for c in self.checks if c.scored]
         if not scored:
-            return self.max_points
+            return 0.0
         total = sum(c.weight for c in scored)
         got = sum(c.weight for c in scored if c.outcome is Outcome.PASSED)
         return round(self.max_points * got / total, 4)
@@ -76,11 +76,11 @@ class QuestionResult:
     @property
     def outcome(self) -> Outcome:
         """The question's headline: passed, or the first way it fell short."""
+        if any(c.outcome is Outcome.GRADER_ERROR for c in self.checks):
+            return Outcome.GRADER_ERROR
         for c in self.checks:
             if c.scored and c.outcome is not Outcome.PASSED:
                 return c.outcome
-        if any(c.outcome is Outcome.GRADER_ERROR for c in self.checks):
-            return Outcome.GRADER_ERROR
         if self.checks and all(c.outcome is Outcome.NOT_CHECKED for c in self.checks):
             return Outcome.NOT_CHECKED
         return Outcome.PASSED
@@ -121,3 +121,8 @@ class SubmissionResult:
     @property
     def max_points(self) -> float:
         return round(sum(q.max_points for q in self.questions), 4)
+
+    @property
+    def final(self) -> bool:
+        """False when the grader itself failed somewhere: the score must be re-graded, not used."""
+        return not any(c.outcome is Outcome.GRADER_ERROR for q in self.questions for c in q.checks)

@@ -117,6 +117,9 @@ def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits) -> list[str]:
     bwrap = find_bwrap()
     assert bwrap is not None
     args = [bwrap, *_namespace_args(), "--proc", "/proc", "--dev", "/dev"]
+    # /tmp first: a later mount under it (a checkout or venv that lives in /tmp, the sockets)
+    # must land on top of the tmpfs, not be hidden by it.
+    args += ["--size", str(limits.scratch_tmp), "--tmpfs", "/tmp"]
     for d in _SYSTEM_DIRS:
         if os.path.islink(d):
             args += ["--symlink", os.readlink(d), d]
@@ -127,7 +130,6 @@ def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits) -> list[str]:
             args += ["--ro-bind", f, f]
     for root in python_roots():
         args += ["--ro-bind", str(root), str(root)]
-    args += ["--size", str(limits.scratch_tmp), "--tmpfs", "/tmp"]
     # The scratch directory appears at one fixed path, so tracebacks and file names are the
     # same from run to run (a grade must not depend on a temporary directory's name).
     args += ["--bind", str(scratch), SANDBOX_HOME]

@@ -136,3 +136,20 @@ def test_questions_are_found_by_headings_when_students_lose_the_tags(config, sam
     path = sample("regularizers-tags-lost-still-graded", "regularizers", drop_tags)
     result = grade_submission(path, config)
     assert result.points == result.max_points, [q.feedback() for q in result.questions]
+
+
+def test_a_kernel_that_cannot_start_is_a_grader_error_and_the_run_is_not_final(config, sample, monkeypatch):
+    import grader.kernel
+
+    monkeypatch.setattr(grader.kernel.GraderKernelManager, "format_kernel_cmd",
+                        lambda self, extra_arguments=None: ["/bin/sh", "-c", "echo broken-kernel >&2; exit 1"])
+    result = grade_submission(sample("perceptron-grader-broken", "perceptron"), config)
+    assert not result.final
+    q = by_id(result)
+    qd = q["perceptron.qd"]
+    assert qd.outcome is Outcome.GRADER_ERROR
+    # no free points from the checks that broke; the text answer, judged without a kernel, counts
+    assert [c.outcome for c in qd.checks if c.name != "text answer"] == [Outcome.GRADER_ERROR] * 2
+    assert qd.points == 1
+    assert q["perceptron.qc"].outcome is Outcome.PASSED
+    assert any("broken-kernel" in n for n in result.notes)

@@ -11,12 +11,30 @@ import importlib.util
 import os
 from pathlib import Path
 
-from . import gradient_descent, perceptron, regularizers
+import importlib
+import pkgutil
+
 from .base import Check, Exercise, Question
 
-EXERCISES: dict[str, Exercise] = {
-    e.name: e for e in (gradient_descent.EXERCISE, regularizers.EXERCISE, perceptron.EXERCISE)
-}
+# Journal 2 in the course's order. Every module of this package that defines EXERCISE is an
+# exercise; one not named here sorts after these.
+COURSE_ORDER = [
+    "gradient_descent", "capacity", "generalization_error", "naive_bayes", "regularizers",
+    "gridsearch", "pca", "neurons", "perceptron", "mlp_moon", "mlp_mnist",
+]
+
+
+def _discover() -> dict[str, Exercise]:
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if isinstance(getattr(module, "EXERCISE", None), Exercise):
+            found.append(module.EXERCISE)
+    order = {name: i for i, name in enumerate(COURSE_ORDER)}
+    return {e.name: e for e in sorted(found, key=lambda e: (order.get(e.name, len(order)), e.name))}
+
+
+EXERCISES: dict[str, Exercise] = _discover()
 
 
 def load_hidden_checks(directory: Path | None) -> dict[str, list[Check]]:
