@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder of the instructor's hidden checks (default: $ITMAL_HIDDEN_CHECKS)")
     g.add_argument("--require-sandbox", action="store_true", help="fail instead of running student code unsandboxed")
     g.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap (trusted code only)")
+    g.add_argument("--profile", choices=("quick", "full"), default="full",
+                   help="full: the course's data sizes and epochs (default); quick: subsets, for fast checks")
     g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
     return p
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         limits=Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout),
         solutions_dir=args.solutions or default_solutions_dir(),
         hidden_dir=args.hidden_checks,
+        profile=args.profile,
     )
     status = 0
     used: set[str] = set()

@@ -30,7 +30,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from .kernel import STARTUP_CODE, GraderKernelManager
 from .plaindata import Answer, decode_answer
 from .requests import ANSWER_MIME, Request, fetch_code
-from .sandbox import Limits, SandboxMode
+from .sandbox import KernelOptions, Limits, SandboxMode
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_FIGURES_PER_CELL = 10
@@ -135,8 +135,10 @@ def _describe_exit(returncode: int | None, sandboxed: bool) -> str:
 
 
 class _Runner:
-    def __init__(self, nb, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode):
+    def __init__(self, nb, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode,
+                 options: KernelOptions):
         self.nb = nb
+        self.options = options
         self.scratch = scratch
         self.sockets = sockets
         self.limits = limits
@@ -154,7 +156,8 @@ class _Runner:
     # -- kernel lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
         self.km = GraderKernelManager(
-            scratch=self.scratch, sockets=self.sockets, limits=self.limits, sandbox=self.sandbox
+            scratch=self.scratch, sockets=self.sockets, limits=self.limits, sandbox=self.sandbox,
+            options=self.options,
         )
         self.client = _LimitedClient(
             self.nb, self.km, self.limits,
@@ -374,6 +377,7 @@ def execute_notebook(
     limits: Limits,
     sandbox: SandboxMode,
     support_files: dict[str, Path] | None = None,
+    options: KernelOptions = KernelOptions(),
 ) -> Execution:
     """Run `nb` (a copy is made) in a fresh sandboxed kernel and fetch the planned answers.
 
@@ -396,7 +400,7 @@ def execute_notebook(
             else:
                 shutil.copy2(src, scratch / name)
         nbformat.write(nb, scratch / "submission.ipynb")
-        runner = _Runner(nb, scratch, sockets, limits, sandbox)
+        runner = _Runner(nb, scratch, sockets, limits, sandbox, options)
         try:
             asyncio.run(runner.run(plan))
         except Exception as exc:  # the grader's own failure: reported, not raised

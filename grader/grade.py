@@ -19,7 +19,7 @@ from .execute import Execution, FetchPlan, execute_notebook
 from .notebook import NotebookUnreadable, locate_questions, read_notebook
 from .outcomes import Outcome, QuestionResult, SubmissionResult
 from .plaindata import Answer
-from .sandbox import Limits, SandboxMode
+from .sandbox import KernelOptions, Limits, SandboxMode
 from .score import build_plan, missing_exercise, score_exercise
 
 COURSE_HELPERS = Path(__file__).parent / "course" / "libitmal"
@@ -32,9 +32,25 @@ class GradingConfig:
     solutions_dir: Path | None = None
     hidden_dir: Path | None = None
     cache_dir: Path = field(default_factory=ref_cache.default_cache_dir)
+    profile: str = "full"  # "quick": subsets and fewer epochs (self-checks, tests); "full": the course's
 
     def catalogue(self) -> dict[str, Exercise]:
         return exercises(self.hidden_dir)
+
+    def kernel_options(self) -> KernelOptions:
+        """The profile and the read-only data sets every kernel of this run is given."""
+        return KernelOptions(profile=self.profile, data=tuple(kernel_data_sets(self.cache_dir).items()))
+
+
+def kernel_data_sets(cache_dir: Path) -> dict[str, Path]:
+    """Data sets for the kernel, by name. MNIST: the training split only (held-out digits stay
+    with the grader); absent when no copy of MNIST can be found."""
+    try:
+        from .mnist import kernel_data_dir
+    except ImportError:
+        return {}
+    found = kernel_data_dir(cache_dir)
+    return {"mnist": found} if found is not None else {}
 
 
 def default_solutions_dir() -> Path | None:
@@ -49,7 +65,7 @@ def _run(nb, exercise: Exercise, config: GradingConfig):
     located = locate_questions(nb, [q.id for q in exercise.questions])
     plan = build_plan(exercise, located)
     execution = execute_notebook(nb, plan, limits=config.limits, sandbox=config.sandbox,
-                                 support_files={"libitmal": COURSE_HELPERS})
+                                 support_files={"libitmal": COURSE_HELPERS}, options=config.kernel_options())
     return located, execution
 
 
@@ -66,8 +82,9 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
         return None
     nb = read_notebook(solution)
     located = locate_questions(nb, [q.id for q in exercise.questions])
-    key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located)), COURSE_HELPERS)
-    cache_file = config.cache_dir / "reference" / f"{exercise.name}-{key[:24]}.json"
+    key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located)), COURSE_HELPERS,
+                              config.profile)
+    cache_file = config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}.json"
     cached = ref_cache.load(cache_file)
     if cached is not None:
         return cached

@@ -15,7 +15,7 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-from .sandbox import Limits, SandboxMode, bwrap_prefix, kernel_environment, rlimit_prefix
+from .sandbox import KernelOptions, Limits, SandboxMode, bwrap_prefix, kernel_environment, rlimit_prefix
 
 SEED = 42
 
@@ -63,12 +63,14 @@ del __itmal_startup
 class GraderKernelManager(AsyncKernelManager):
     """An ipykernel started by the grader's own interpreter, optionally under bubblewrap."""
 
-    def __init__(self, *, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode, **kw: Any):
+    def __init__(self, *, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode,
+                 options: KernelOptions, **kw: Any):
         super().__init__(transport="ipc", ip=str(sockets / "kernel"), **kw)
         self.scratch = scratch
         self.sockets = sockets
         self.limits = limits
         self.sandbox = sandbox
+        self.options = options
         self.connection_file = str(sockets / "connection.json")
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
@@ -87,11 +89,11 @@ class GraderKernelManager(AsyncKernelManager):
         ]
         prefix = rlimit_prefix(self.limits)
         if self.sandbox.enabled:
-            prefix += bwrap_prefix(self.scratch, self.sockets, self.limits)
+            prefix += bwrap_prefix(self.scratch, self.sockets, self.limits, self.options)
         return prefix + kernel
 
     async def start(self) -> None:
-        env = kernel_environment(self.scratch, SEED, self.sandbox.enabled)
+        env = kernel_environment(self.scratch, SEED, self.sandbox.enabled, self.options)
         # The kernel's own stdout/stderr (banners, native crashes) go to a log beside the
         # sockets, not to the grader's terminal.
         self._log = open(self.sockets / "kernel.log", "ab")

@@ -30,6 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder of hidden checks (instructors; default $ITMAL_HIDDEN_CHECKS)")
     group.addoption("--itmal-require-sandbox", action="store_true",
                     help="fail instead of running notebooks without a sandbox")
+    group.addoption("--itmal-profile", choices=("quick", "full"), default="quick",
+                    help="quick (default): subsets and fewer epochs; full: the course's sizes")
     group.addoption("--itmal-cell-timeout", type=float, default=None, metavar="SECONDS")
     group.addoption("--itmal-notebook-timeout", type=float, default=None, metavar="SECONDS")
 
@@ -76,6 +78,7 @@ def _grading_config(config: pytest.Config):
             limits=limits,
             solutions_dir=config.getoption("itmal_solutions") or default_solutions_dir(),
             hidden_dir=config.getoption("itmal_hidden_checks"),
+            profile=config.getoption("itmal_profile"),
         )
     return config.stash[_config_key]
 

@@ -46,8 +46,9 @@ def _tree_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(exercise: Exercise, solution: Path, plan_desc: list, helpers: Path) -> str:
+def cache_key(exercise: Exercise, solution: Path, plan_desc: list, helpers: Path, profile: str) -> str:
     h = hashlib.sha256()
+    h.update(profile.encode())
     h.update(solution.read_bytes())
     h.update(json.dumps(plan_desc, sort_keys=True).encode())
     h.update(_tree_digest(helpers).encode())

@@ -49,6 +49,22 @@ class Limits:
 
 
 SANDBOX_HOME = "/home/student"
+SANDBOX_DATA = "/data"
+
+
+@dataclass(frozen=True)
+class KernelOptions:
+    """What a kernel is given besides limits: the grading profile and read-only data sets.
+
+    Each data set `name -> host directory` appears read-only at /data/<name> in the sandbox
+    (at its host path without one), announced to the notebook as $ITMAL_<NAME>_DIR."""
+
+    profile: str = "full"
+    data: tuple[tuple[str, Path], ...] = ()
+
+    def data_paths(self, sandboxed: bool) -> dict[str, str]:
+        return {f"ITMAL_{name.upper()}_DIR": f"{SANDBOX_DATA}/{name}" if sandboxed else str(host)
+                for name, host in self.data}
 
 # System directories a Python kernel needs to start; each is bound read-only if present.
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -112,7 +128,7 @@ def _namespace_args() -> list[str]:
     return ["--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
 
 
-def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits) -> list[str]:
+def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits, options: KernelOptions) -> list[str]:
     """The bubblewrap arguments that run a command confined to `scratch`."""
     bwrap = find_bwrap()
     assert bwrap is not None
@@ -134,6 +150,8 @@ def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits) -> list[str]:
     # same from run to run (a grade must not depend on a temporary directory's name).
     args += ["--bind", str(scratch), SANDBOX_HOME]
     args += ["--bind", str(sockets), str(sockets)]
+    for name, host in options.data:
+        args += ["--ro-bind", str(host), f"{SANDBOX_DATA}/{name}"]
     # bubblewrap's root is a throw-away tmpfs; make it read-only so writes outside the
     # scratch directory and /tmp fail loudly instead of vanishing silently.
     args += ["--remount-ro", "/", "--chdir", SANDBOX_HOME]
@@ -192,10 +210,12 @@ def choose(*, require: bool, disable: bool = False) -> SandboxMode:
     return mode
 
 
-def kernel_environment(scratch: Path, seed: int, sandboxed: bool) -> dict[str, str]:
+def kernel_environment(scratch: Path, seed: int, sandboxed: bool, options: KernelOptions) -> dict[str, str]:
     """A minimal environment for the kernel: nothing of the grader's leaks in."""
     scratch = Path(SANDBOX_HOME) if sandboxed else scratch
     env = {
+        "ITMAL_PROFILE": options.profile,
+        **options.data_paths(sandboxed),
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]),
         "HOME": str(scratch),
         "TMPDIR": "/tmp",

@@ -35,7 +35,7 @@ def config(cache_dir) -> GradingConfig:
         warnings.simplefilter("ignore")
         sandbox = choose(require=False)
     return GradingConfig(sandbox=sandbox, limits=TEST_LIMITS, solutions_dir=SOLUTIONS,
-                         hidden_dir=HIDDEN, cache_dir=cache_dir)
+                         hidden_dir=HIDDEN, cache_dir=cache_dir, profile="quick")
 
 
 def read(path: Path):
