@@ -11,7 +11,8 @@ from rich.console import Console
 from . import __version__
 
 from .grade import GradingConfig, default_solutions_dir, grade_submission
-from .report import gradescope_results, print_result, write_json_atomic
+from .files import write_json_atomic, write_text_atomic
+from .report import gradescope_results, print_result, text_answers_markdown
 from .sandbox import Limits, SandboxUnavailable, choose
 
 
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         used.add(name)
         out = args.out / name / "results.json"
         write_json_atomic(out, gradescope_results(result, show_hidden=False))
+        write_text_atomic(out.parent / "answers.md", text_answers_markdown(result))
         print_result(result, console)
         console.print(f"results: {out}")
         if not result.final:

@@ -62,6 +62,12 @@ class QuestionResult:
     title: str
     max_points: float
     checks: list[CheckResult] = field(default_factory=list)
+    answer_text: str = ""  # the student's text answer, for the instructor to read
+
+    @property
+    def unanswered(self) -> bool:
+        """Some required part (code or text) was not attempted at all."""
+        return any(c.outcome is Outcome.MISSING for c in self.checks)
 
     @property
     def points(self) -> float:
@@ -107,6 +113,9 @@ class QuestionResult:
         return d
 
 
+RESUBMIT_AFTER = 2  # unanswered sub-questions that send a journal back (the course's rule)
+
+
 @dataclass
 class SubmissionResult:
     name: str
@@ -121,6 +130,15 @@ class SubmissionResult:
     @property
     def max_points(self) -> float:
         return round(sum(q.max_points for q in self.questions), 4)
+
+    @property
+    def unanswered(self) -> list[str]:
+        return [q.id for q in self.questions if q.unanswered]
+
+    @property
+    def verdict(self) -> str:
+        """The course's rule: two or more sub-questions unanswered sends the journal back."""
+        return "resubmit" if len(self.unanswered) >= RESUBMIT_AFTER else "pass"
 
     @property
     def final(self) -> bool:

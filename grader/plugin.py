@@ -186,7 +186,8 @@ class PointsReporter:
     def pytest_sessionfinish(self, session) -> None:
         if self.results_path is None or not self.rows:
             return
-        from .report import gradescope_document, gradescope_test, write_json_atomic
+        from .files import write_json_atomic
+        from .report import gradescope_document, gradescope_test
 
         tests = [gradescope_test(r["nodeid"].split("::")[-1], r["itmal_title"], r["itmal_points"],
                                  r["itmal_max_points"], r["itmal_outcome"], r["itmal_feedback"])

@@ -11,11 +11,11 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 from .catalogue.base import Exercise
+from .files import write_text_atomic
 from .plaindata import Answer
 
 LIBRARIES = ("numpy", "scikit-learn", "scipy", "tensorflow-cpu", "tensorflow", "keras", "ipykernel", "itmal-grader")
@@ -67,9 +67,4 @@ def load(cache_file: Path) -> dict[str, dict[str, Answer]] | None:
 
 def store(cache_file: Path, answers: dict[str, dict[str, Answer]]) -> None:
     """Write atomically: a crash mid-write never leaves a half cache behind."""
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    data = {q: {k: a.to_dict() for k, a in qa.items()} for q, qa in answers.items()}
-    fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f)
-    os.replace(tmp, cache_file)
+    write_text_atomic(cache_file, json.dumps({q: {k: a.to_dict() for k, a in qa.items()} for q, qa in answers.items()}))

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from pathlib import Path
-
 from rich.console import Console
 from rich.table import Table
 
@@ -53,20 +48,24 @@ def gradescope_document(tests: list[dict], output: str = "") -> dict:
 def gradescope_results(result: SubmissionResult, *, show_hidden: bool = False) -> dict:
     tests = [gradescope_test(q.id, q.title, q.points, q.max_points, q.outcome.value,
                              q.feedback(show_hidden=show_hidden)) for q in result.questions]
-    return gradescope_document(tests, "\n".join([result.sandbox, *result.notes]))
+    verdict = f"Journal verdict: {result.verdict}"
+    if result.unanswered:
+        verdict += f" (unanswered: {', '.join(result.unanswered)})"
+    return gradescope_document(tests, "\n".join([verdict, result.sandbox, *result.notes]))
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
+def text_answers_markdown(result: SubmissionResult) -> str:
+    """Every text answer of a submission, for the instructor to read and grade by hand."""
+    lines = [f"# Text answers: {result.name}", ""]
+    for q in result.questions:
+        if not any(c.name == "text answer" for c in q.checks):
+            continue
+        lines += [f"## {q.id}: {q.title}", "", q.answer_text or "*(no answer)*", ""]
+    return "\n".join(lines)
 
 
 def results_table(result: SubmissionResult, *, show_hidden: bool = True) -> Table:
-    table = Table(title=f"{result.name}: {result.points:g} / {result.max_points:g} points")
+    table = Table(title=f"{result.name}: {result.points:g} / {result.max_points:g} points, {result.verdict}")
     table.add_column("question")
     table.add_column("points", justify="right")
     table.add_column("outcome")

@@ -128,7 +128,7 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
     text = answer_text(execution.notebook, cells) if cells else ""
     ev = Evidence(question, answers, reference, figures, text)
     failure = _cell_failure(execution, cells)
-    result = QuestionResult(question.id, question.title, question.points)
+    result = QuestionResult(question.id, question.title, question.points, answer_text=text)
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
         try:

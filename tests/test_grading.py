@@ -153,3 +153,19 @@ def test_a_kernel_that_cannot_start_is_a_grader_error_and_the_run_is_not_final(c
     assert qd.points == 1
     assert q["perceptron.qc"].outcome is Outcome.PASSED
     assert any("broken-kernel" in n for n in result.notes)
+
+
+def test_two_unanswered_sub_questions_send_the_journal_back(config, sample):
+    def leave_two_answers_empty(nb):
+        for cell in nb.cells:
+            if set(cell.metadata.get("tags", [])) & {"regularizers.qc.answer", "regularizers.qd.answer"}:
+                cell.source = "YOUR ANSWER HERE"
+        return nb
+
+    one = grade_submission(sample("regularizers-one-answer-empty-passes", "regularizers",
+                                  lambda nb: replace_cells(nb, "regularizers.qd.answer", "")), config)
+    assert one.unanswered == ["regularizers.qd"] and one.verdict == "pass"
+    two = grade_submission(sample("regularizers-two-answers-empty-resubmit", "regularizers",
+                                  leave_two_answers_empty), config)
+    assert two.unanswered == ["regularizers.qc", "regularizers.qd"] and two.verdict == "resubmit"
+    assert "Journal verdict: resubmit" in gradescope_results(two)["output"]
