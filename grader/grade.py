@@ -16,7 +16,7 @@ from . import reference as ref_cache
 from .catalogue import exercises
 from .catalogue.base import Exercise
 from .execute import Execution, FetchPlan, execute_notebook
-from .notebook import NotebookUnreadable, locate_questions, read_notebook
+from .notebook import NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook
 from .outcomes import Outcome, QuestionResult, SubmissionResult
 from .plaindata import Answer
 from .sandbox import KernelOptions, Limits, SandboxMode
@@ -61,9 +61,14 @@ def default_solutions_dir() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-def _run(nb, exercise: Exercise, config: GradingConfig):
-    located = locate_questions(nb, [q.id for q in exercise.questions])
-    plan = build_plan(exercise, located)
+def _run(nb, exercises: list[Exercise], config: GradingConfig):
+    """Execute a notebook once for every exercise it holds; fetch all their answers."""
+    plan = FetchPlan()
+    located: dict[str, dict] = {}
+    for exercise in exercises:
+        region = exercise_region(nb, exercise) if len(exercises) > 1 else None
+        located[exercise.name] = locate_questions(nb, [q.id for q in exercise.questions], region)
+        build_plan(exercise, located[exercise.name], plan)
     execution = execute_notebook(nb, plan, limits=config.limits, sandbox=config.sandbox,
                                  support_files={"libitmal": COURSE_HELPERS}, options=config.kernel_options())
     return located, execution
@@ -82,13 +87,14 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
         return None
     nb = read_notebook(solution)
     located = locate_questions(nb, [q.id for q in exercise.questions])
-    key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located)), COURSE_HELPERS,
+    key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located, FetchPlan())),
+                              COURSE_HELPERS,
                               config.profile)
     cache_file = config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}.json"
     cached = ref_cache.load(cache_file)
     if cached is not None:
         return cached
-    _, execution = _run(nb, exercise, config)
+    _, execution = _run(nb, [exercise], config)
     failed = [c for c in execution.cells.values() if c.status != "ok"]
     if failed:
         c = failed[0]
@@ -98,19 +104,36 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
     return execution.answers
 
 
-def identify_exercise(nb, path: Path, catalogue: dict[str, Exercise]) -> str | None:
-    """Which exercise a notebook is: its metadata, else its tags, else its file name."""
+def exercises_in(nb, path: Path, catalogue: dict[str, Exercise]) -> list[str]:
+    """Which exercises a notebook holds: its metadata, else its tags (a combined notebook may
+    hold several), else its file name, else the exercise titles among its headings."""
     meta = nb.metadata.get("itmal", {}) if isinstance(nb.metadata.get("itmal"), dict) else {}
     if meta.get("exercise") in catalogue:
-        return meta["exercise"]
+        return [meta["exercise"]]
+    tagged: list[str] = []
     for cell in nb.cells:
-        for tag in cell.get("metadata", {}).get("tags", []) or []:
-            name = str(tag).split(".")[0]
-            if name in catalogue:
-                return name
-    stem = path.stem.lower().replace("-", "_").replace(" ", "_")
-    matches = [n for n in catalogue if n in stem]
-    return matches[0] if len(matches) == 1 else None
+        for tag in cell_tags(cell):
+            name = tag.split(".")[0]
+            if name in catalogue and name not in tagged:
+                tagged.append(name)
+    if tagged:
+        return tagged
+    by_name = identify_exercise_by_name(path, catalogue)
+    if by_name:
+        return [by_name]
+    return [name for name, ex in catalogue.items() if exercise_region(nb, ex) is not None]
+
+
+def exercise_region(nb, exercise: Exercise) -> tuple[int, int] | None:
+    """The cells of a combined notebook under the heading that names `exercise`: from that
+    heading to the next heading of the same or a higher level."""
+    for i, cell in enumerate(nb.cells):
+        level = heading_level(cell)
+        if level and exercise.title.lower() in cell.source.split("\n", 1)[0].lower():
+            end = next((j for j in range(i + 1, len(nb.cells))
+                        if 0 < heading_level(nb.cells[j]) <= level), len(nb.cells))
+            return i, end
+    return None
 
 
 def find_notebooks(path: Path) -> list[Path]:
@@ -120,11 +143,12 @@ def find_notebooks(path: Path) -> list[Path]:
 
 
 def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None = None) -> SubmissionResult:
-    """Grade a notebook or a folder of notebooks. A single notebook is graded for its own
-    exercise only; a folder for every exercise (those without a notebook score 'missing')."""
+    """Grade a notebook or a folder of notebooks. A single notebook is graded for the
+    exercises it holds; a folder for every exercise (those without a notebook: 'missing')."""
     catalogue = config.catalogue()
     notes: list[str] = []
-    found: dict[str, tuple[Path, object]] = {}
+    owner: dict[str, Path] = {}  # exercise -> the notebook graded for it
+    notebooks: dict[Path, object] = {}
     unreadable: dict[str, str] = {}
     for nb_path in find_notebooks(path):
         try:
@@ -135,49 +159,61 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
                 unreadable[guess] = str(exc)
             notes.append(str(exc))
             continue
-        name = identify_exercise(nb, nb_path, catalogue)
-        if name is None:
+        names = exercises_in(nb, nb_path, catalogue)
+        if not names:
             notes.append(f"{nb_path.name}: not one of this assignment's notebooks; ignored")
-        elif name in found:
-            notes.append(f"{nb_path.name}: a second notebook for '{name}'; graded {found[name][0].name} instead")
-        else:
-            found[name] = (nb_path, nb)
+        for name in names:
+            if name in owner:
+                notes.append(f"{nb_path.name}: a second notebook for '{name}'; graded {owner[name].name} instead")
+            else:
+                owner[name] = nb_path
+                notebooks[nb_path] = nb
     if only is not None:
         wanted = only
     elif path.is_file():
-        wanted = set(found) | set(unreadable)
+        wanted = set(owner) | set(unreadable)
     else:
         wanted = set(catalogue)
+    by_exercise: dict[str, list[QuestionResult]] = {}
+    for nb_path, nb in notebooks.items():
+        held = [catalogue[n] for n in catalogue if owner.get(n) == nb_path and n in wanted]
+        if held:
+            by_exercise.update(grade_notebook(nb, held, config, notes))
     questions: list[QuestionResult] = []
     for name, exercise in catalogue.items():
         if name not in wanted:
             continue
-        questions += grade_exercise(exercise, found.get(name), unreadable.get(name), config, notes)
+        if name in by_exercise:
+            questions += by_exercise[name]
+        elif name in unreadable:
+            questions += missing_exercise(exercise, f"the notebook could not be read: {unreadable[name]}",
+                                          Outcome.CODE_FAILED)
+        else:
+            questions += missing_exercise(
+                exercise, f"no notebook for this exercise was handed in (expected {exercise.notebook})")
     return SubmissionResult(name=path.stem if path.is_file() else path.name, questions=questions,
                             sandbox=config.sandbox.describe(), notes=notes)
 
 
 def identify_exercise_by_name(path: Path, catalogue: dict[str, Exercise]) -> str | None:
-    stem = path.stem.lower().replace("-", "_")
+    stem = path.stem.lower().replace("-", "_").replace(" ", "_")
     matches = [n for n in catalogue if n in stem]
-    return matches[0] if len(matches) == 1 else None
+    return max(matches, key=len) if matches else None
 
 
-def grade_exercise(exercise: Exercise, found, unreadable: str | None, config: GradingConfig,
-                   notes: list[str]) -> list[QuestionResult]:
-    if found is None:
-        if unreadable:
-            return missing_exercise(exercise, f"the notebook could not be read: {unreadable}", Outcome.CODE_FAILED)
-        return missing_exercise(exercise, f"no notebook for this exercise was handed in (expected {exercise.notebook})")
-    _, nb = found
-    try:
-        reference = reference_answers(exercise, config)
-    except Exception as exc:
-        notes.append(f"{exercise.name}: reference run failed, reference checks not judged: {exc}")
-        reference = {}
-    located, execution = _run(nb, exercise, config)
-    notes += [f"{exercise.name}: {e}" for e in execution.events]
-    return score_exercise(exercise, execution, located, reference)
+def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
+                   notes: list[str]) -> dict[str, list[QuestionResult]]:
+    """Run one notebook once and score every exercise it holds."""
+    references = {}
+    for exercise in exercises:
+        try:
+            references[exercise.name] = reference_answers(exercise, config)
+        except Exception as exc:
+            notes.append(f"{exercise.name}: reference run failed, reference checks not judged: {exc}")
+            references[exercise.name] = {}
+    located, execution = _run(nb, exercises, config)
+    notes += [f"{', '.join(e.name for e in exercises)}: {event}" for event in execution.events]
+    return {e.name: score_exercise(e, execution, located[e.name], references[e.name]) for e in exercises}
 
 
 __all__ = ["GradingConfig", "grade_submission", "Execution"]

@@ -71,8 +71,17 @@ class QuestionCells:
     found_by: str = "tags"
 
 
-def locate_questions(nb, question_ids: list[str]) -> dict[str, QuestionCells]:
-    """Map each question id to its cells: by tags, else by the heading that names it."""
+def heading_level(cell) -> int:
+    """1-6 for a markdown cell that starts with a heading, else 0."""
+    if cell.get("cell_type") != "markdown":
+        return 0
+    m = re.match(r"^\s*(#{1,6})\s", cell.source)
+    return len(m.group(1)) if m else 0
+
+
+def locate_questions(nb, question_ids: list[str], region: tuple[int, int] | None = None) -> dict[str, QuestionCells]:
+    """Map each question id to its cells: by tags, else by the heading that names it (within
+    `region`, the exercise's part of a combined notebook, when given)."""
     located: dict[str, QuestionCells] = {q: QuestionCells() for q in question_ids}
     for i, cell in enumerate(nb.cells):
         for tag in cell_tags(cell):
@@ -82,19 +91,22 @@ def locate_questions(nb, question_ids: list[str]) -> dict[str, QuestionCells]:
                 located[tag[: -len(".answer")]].answer = i
     untagged = [q for q, c in located.items() if not c.code and c.answer is None]
     if untagged:
-        _locate_by_headings(nb, untagged, located)
+        _locate_by_headings(nb, untagged, located, region or (0, len(nb.cells)))
     return located
 
 
-def _locate_by_headings(nb, question_ids: list[str], located: dict[str, QuestionCells]) -> None:
+def _locate_by_headings(nb, question_ids: list[str], located: dict[str, QuestionCells],
+                        region: tuple[int, int]) -> None:
     headings: list[tuple[int, str]] = []
-    for i, cell in enumerate(nb.cells):
+    start_region, end_region = region
+    for i in range(start_region, end_region):
+        cell = nb.cells[i]
         if cell.cell_type == "markdown":
             m = _HEADING.match(cell.source)
             if m:
                 headings.append((i, m.group(1).lower()))
     for n, (start, letter) in enumerate(headings):
-        end = headings[n + 1][0] if n + 1 < len(headings) else len(nb.cells)
+        end = headings[n + 1][0] if n + 1 < len(headings) else end_region
         for q in question_ids:
             if _question_letter(q) != letter or located[q].code or located[q].answer is not None:
                 continue

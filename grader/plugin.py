@@ -93,26 +93,25 @@ class NotebookFile(pytest.File):
     """A notebook: collected as its exercise's questions, executed once on first use."""
 
     def collect(self):
-        from .grade import identify_exercise, identify_exercise_by_name
+        from .grade import exercises_in, identify_exercise_by_name
         from .notebook import NotebookUnreadable, read_notebook
 
         catalogue = _grading_config(self.config).catalogue()
         try:
-            nb = read_notebook(self.path)
-            name = identify_exercise(nb, self.path, catalogue)
+            names = exercises_in(read_notebook(self.path), self.path, catalogue)
         except NotebookUnreadable:
-            name = identify_exercise_by_name(self.path, catalogue)
-        if name is None:
-            return
-        self.exercise = catalogue[name]
-        for q in self.exercise.questions:
-            yield QuestionItem.from_parent(self, name=q.id, question_id=q.id)
+            guess = identify_exercise_by_name(self.path, catalogue)
+            names = [guess] if guess else []
+        self.exercise_names = set(names)
+        for name in names:  # a combined notebook holds several exercises
+            for q in catalogue[name].questions:
+                yield QuestionItem.from_parent(self, name=q.id, question_id=q.id)
 
     def result(self):
         if not hasattr(self, "_result"):
             from .grade import grade_submission
 
-            self._result = grade_submission(self.path, _grading_config(self.config), only={self.exercise.name})
+            self._result = grade_submission(self.path, _grading_config(self.config), only=self.exercise_names)
         return self._result
 
 

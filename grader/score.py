@@ -26,9 +26,9 @@ class GraderError(Exception):
     """The grader itself could not judge a check; never counted against the student."""
 
 
-def build_plan(exercise: Exercise, located: dict[str, QuestionCells]) -> FetchPlan:
-    """Fetch each question's answers right after its last code cell (at the end if untagged)."""
-    plan = FetchPlan()
+def build_plan(exercise: Exercise, located: dict[str, QuestionCells], plan: FetchPlan) -> FetchPlan:
+    """Add to `plan`: fetch each question's answers right after its last code cell (at the
+    end of the notebook if none was found)."""
     for q in exercise.questions:
         cells = located.get(q.id)
         after = max(cells.code) if cells and cells.code else END

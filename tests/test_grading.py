@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, SOLUTIONS, TEST_LIMITS, by_id, insert_cell_after, replace_cells
@@ -169,3 +170,27 @@ def test_two_unanswered_sub_questions_send_the_journal_back(config, sample):
                                   leave_two_answers_empty), config)
     assert two.unanswered == ["regularizers.qc", "regularizers.qd"] and two.verdict == "resubmit"
     assert "Journal verdict: resubmit" in gradescope_results(two)["output"]
+
+
+def test_one_combined_notebook_holding_several_exercises_is_run_once_and_graded_for_each(config, tmp_path):
+    """Some groups hand in one notebook with every exercise; questions are found by tags, and
+    by the exercise's heading plus question headings when the tags are lost."""
+    combined = nbformat.v4.new_notebook()
+    for name in ("regularizers", "perceptron"):
+        part = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
+        combined.cells += part.cells
+    for i, cell in enumerate(combined.cells):
+        cell.id = f"c{i}"
+    nbformat.write(combined, tmp_path / "journal2-group07.ipynb")
+    result = grade_submission(tmp_path / "journal2-group07.ipynb", config)
+    assert [q.id.split(".")[0] for q in result.questions] == ["regularizers"] * 4 + ["perceptron"] * 4
+    assert result.points == result.max_points, [q.feedback() for q in result.questions]
+
+    for cell in combined.cells:
+        cell.metadata.pop("tags", None)
+    (tmp_path / "untagged").mkdir()
+    nbformat.write(combined, tmp_path / "untagged" / "journal2-group08.ipynb")
+    untagged = grade_submission(tmp_path / "untagged" / "journal2-group08.ipynb", config)
+    assert {q.id: q.outcome for q in untagged.questions if q.id.startswith("regularizers")} == {
+        "regularizers.qa": Outcome.PASSED, "regularizers.qb": Outcome.PASSED,
+        "regularizers.qc": Outcome.PASSED, "regularizers.qd": Outcome.PASSED}
