@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from rich.console import Console
 
 from . import __version__
 
-from .grade import GradingConfig, default_solutions_dir, grade_submission
-from .files import write_json_atomic, write_text_atomic
-from .report import gradescope_results, print_result, text_answers_markdown
+from .grade import GradingConfig, default_solutions_dir
+from .batch import grade_batch
+from .gradebook import ManualSheetError
+from .report import print_result
 from .sandbox import Limits, SandboxUnavailable, choose
 
 
@@ -20,9 +22,15 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grader", description="Autograder for ITMAL Journal 2 notebooks.")
     p.add_argument("--version", action="version", version=f"itmal-grader {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("grade", help="grade submissions (a notebook, or a folder of notebooks each)")
-    g.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    g.add_argument("--out", type=Path, required=True, help="where results go: DIR/<submission>/results.json")
+    g = sub.add_parser("grade", help="grade submissions: each a folder of notebooks, a zip of them, or one notebook")
+    g.add_argument("paths", nargs="+", type=Path, metavar="SUBMISSION")
+    g.add_argument("--out", type=Path, required=True,
+                   help="output folder: gradebook.csv, summary.html, ..., <submission>/results.json")
+    g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    g.add_argument("--force", action="store_true", help="re-grade submissions already graded and unchanged")
+    g.add_argument("--manual", type=Path, default=None, metavar="CSV",
+                   help="merge the instructor's points for text answers (the filled-in manual.csv); "
+                        "nothing is executed again")
     g.add_argument("--solutions", type=Path, default=None,
                    help="reference solutions folder (default: $ITMAL_SOLUTIONS or the checkout's solutions/journal2)")
     g.add_argument("--hidden-checks", type=Path, default=None,
@@ -34,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
     return p
+
+
+SHOW_TABLES_UP_TO = 5  # submissions; a bigger batch gets the progress lines and summary.html
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,28 +63,34 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
     )
     status = 0
-    used: set[str] = set()
     for path in args.paths:
         if not path.exists():
             console.print(f"[bold red]error:[/] no such file or folder: {path}")
             status = 2
-            continue
-        result = grade_submission(path, config)
-        name = result.name
-        for n in range(2, 10_000):  # two submissions with one folder name must not overwrite
-            if name not in used:
-                break
-            name = f"{result.name}-{n}"
-        used.add(name)
-        out = args.out / name / "results.json"
-        write_json_atomic(out, gradescope_results(result, show_hidden=False))
-        write_text_atomic(out.parent / "answers.md", text_answers_markdown(result))
-        print_result(result, console)
-        console.print(f"results: {out}")
-        if not result.final:
-            console.print(f"[bold red]{result.name}: the grader failed on some checks; "
-                          "these results are not final (see 'grader error' above)[/]")
-            status = max(status, 3)
+    try:
+        report = grade_batch(args.paths, args.out, config, jobs=args.jobs, force=args.force, manual=args.manual)
+    except ManualSheetError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted:[/] finished submissions are saved; run the same command to go on")
+        return 130
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if len(report.results) <= SHOW_TABLES_UP_TO:
+        for result in report.results:
+            print_result(result, console)
+    not_final = [r.name for r in report.results if not r.final]
+    console.print(f"graded {len(report.graded)}, skipped {len(report.skipped)} (unchanged); "
+                  f"outputs in {args.out}: gradebook.csv, summary.html, leaderboard.csv, manual.csv, "
+                  "<submission>/results.json and feedback.html")
+    if not_final:
+        console.print(f"[bold red]not final (the grader failed on some checks; re-run to re-grade):[/] "
+                      f"{', '.join(not_final)}")
+        status = 3
+    if not report.results and not report.notes:
+        console.print("[bold red]error:[/] nothing to grade")
+        status = 2
     return status
 
 

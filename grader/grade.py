@@ -7,11 +7,13 @@ the questions it affects; `grade_submission` does not raise on bad input.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import __version__
 from . import reference as ref_cache
 from .catalogue import exercises
 from .catalogue.base import Exercise
@@ -37,6 +39,29 @@ class GradingConfig:
     def catalogue(self) -> dict[str, Exercise]:
         return exercises(self.hidden_dir)
 
+    def to_dict(self) -> dict:
+        """Plain data, to hand the configuration to a worker process."""
+        return {"sandbox": [self.sandbox.enabled, self.sandbox.reason], "limits": asdict(self.limits),
+                "solutions_dir": _str(self.solutions_dir), "hidden_dir": _str(self.hidden_dir),
+                "cache_dir": str(self.cache_dir), "profile": self.profile}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GradingConfig":
+        return cls(sandbox=SandboxMode(*d["sandbox"]), limits=Limits(**d["limits"]),
+                   solutions_dir=_path(d["solutions_dir"]), hidden_dir=_path(d["hidden_dir"]),
+                   cache_dir=Path(d["cache_dir"]), profile=d["profile"])
+
+    def fingerprint(self) -> str:
+        """Changes whenever a result graded under this configuration could differ."""
+        h = hashlib.sha256(json.dumps({"profile": self.profile, "version": __version__,
+                                       "sandbox": self.sandbox.enabled}, sort_keys=True).encode())
+        for folder in (self.hidden_dir, self.solutions_dir):
+            if folder is not None and folder.is_dir():
+                for f in sorted(folder.rglob("*")):
+                    if f.is_file() and "__pycache__" not in f.parts:
+                        h.update(f.name.encode() + f.read_bytes())
+        return h.hexdigest()
+
     def kernel_options(self) -> KernelOptions:
         """The profile and the read-only data sets every kernel of this run is given."""
         return KernelOptions(profile=self.profile, data=tuple(kernel_data_sets(self.cache_dir).items()))
@@ -51,6 +76,14 @@ def kernel_data_sets(cache_dir: Path) -> dict[str, Path]:
         return {}
     found = kernel_data_dir(cache_dir)
     return {"mnist": found} if found is not None else {}
+
+
+def _str(p: Path | None) -> str | None:
+    return None if p is None else str(p)
+
+
+def _path(s: str | None) -> Path | None:
+    return None if s is None else Path(s)
 
 
 def default_solutions_dir() -> Path | None:

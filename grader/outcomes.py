@@ -50,10 +50,19 @@ class CheckResult:
     message: str = ""
     weight: float = 1.0
     hidden: bool = False
+    # An instructor's manual grade (0..1 of this check's weight) replaces pass/fail in the score.
+    manual_credit: float | None = None
+    manual_comment: str = ""
 
     @property
     def scored(self) -> bool:
         return self.outcome not in UNSCORED
+
+    @property
+    def credit(self) -> float:
+        if self.manual_credit is not None:
+            return self.manual_credit
+        return 1.0 if self.outcome is Outcome.PASSED else 0.0
 
 
 @dataclass
@@ -63,6 +72,9 @@ class QuestionResult:
     max_points: float
     checks: list[CheckResult] = field(default_factory=list)
     answer_text: str = ""  # the student's text answer, for the instructor to read
+    figures: list[str] = field(default_factory=list)  # base64 PNGs the question's cells showed
+    # Plain numbers a check measured for reports (e.g. the Search Quest's held-out f1_micro).
+    metrics: dict[str, float | str] = field(default_factory=dict)
 
     @property
     def unanswered(self) -> bool:
@@ -76,8 +88,13 @@ class QuestionResult:
         if not scored:
             return 0.0
         total = sum(c.weight for c in scored)
-        got = sum(c.weight for c in scored if c.outcome is Outcome.PASSED)
+        got = sum(c.weight * c.credit for c in scored)
         return round(self.max_points * got / total, 4)
+
+    def check_max_points(self, check: "CheckResult") -> float:
+        """The points one check is worth within this question."""
+        total = sum(c.weight for c in self.checks if c.scored)
+        return round(self.max_points * check.weight / total, 4) if total and check.scored else 0.0
 
     @property
     def outcome(self) -> Outcome:
@@ -94,6 +111,8 @@ class QuestionResult:
     def feedback(self, *, show_hidden: bool = True) -> str:
         lines = []
         for c in self.checks:
+            if c.manual_comment:
+                lines.append(f"- {c.name} (graded by hand): {c.manual_comment}")
             if c.outcome is Outcome.PASSED:
                 continue
             if c.hidden and not show_hidden:
@@ -111,6 +130,12 @@ class QuestionResult:
         for c in d["checks"]:
             c["outcome"] = c["outcome"].value
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QuestionResult":
+        checks = [CheckResult(**{**c, "outcome": Outcome(c["outcome"])}) for c in d["checks"]]
+        fields = {k: v for k, v in d.items() if k not in ("checks", "points", "outcome")}
+        return cls(**fields, checks=checks)
 
 
 RESUBMIT_AFTER = 2  # unanswered sub-questions that send a journal back (the course's rule)
@@ -144,3 +169,13 @@ class SubmissionResult:
     def final(self) -> bool:
         """False when the grader itself failed somewhere: the score must be re-graded, not used."""
         return not any(c.outcome is Outcome.GRADER_ERROR for q in self.questions for c in q.checks)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "sandbox": self.sandbox, "notes": list(self.notes),
+                "points": self.points, "max_points": self.max_points, "verdict": self.verdict,
+                "final": self.final, "questions": [q.to_dict() for q in self.questions]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SubmissionResult":
+        return cls(name=d["name"], sandbox=d["sandbox"], notes=list(d.get("notes", [])),
+                   questions=[QuestionResult.from_dict(q) for q in d["questions"]])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
+from .files import write_json_atomic, write_text_atomic
 from .outcomes import Outcome, SubmissionResult
 
 _STYLE = {
@@ -84,3 +87,25 @@ def print_result(result: SubmissionResult, console: Console | None = None) -> No
     console.print(results_table(result))
     for note in result.notes:
         console.print(f"[dim]note: {note}[/]")
+
+
+def write_submission_outputs(result: SubmissionResult, directory: Path, meta: dict) -> None:
+    """Everything about one graded submission, each file atomic; grading.json goes last and
+    marks the submission as done (it carries the full result and `meta`: fingerprints, time)."""
+    from .html import feedback_page
+
+    write_json_atomic(directory / "results.json", gradescope_results(result, show_hidden=False))
+    write_text_atomic(directory / "feedback.html", feedback_page(result))
+    write_text_atomic(directory / "answers.md", text_answers_markdown(result))
+    write_json_atomic(directory / "grading.json", {"meta": meta, "result": result.to_dict()})
+
+
+def read_grading(directory: Path) -> tuple[SubmissionResult, dict] | None:
+    """A submission's saved result and meta, or None if absent or unreadable."""
+    import json
+
+    try:
+        data = json.loads((directory / "grading.json").read_text(encoding="utf-8"))
+        return SubmissionResult.from_dict(data["result"]), data["meta"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -18,6 +18,9 @@ from .outcomes import CheckResult, Outcome, QuestionResult
 from .plaindata import Answer
 
 
+MAX_FIGURES_KEPT = 4  # per question, for feedback pages
+
+
 class NoReference(Exception):
     """The reference run is not available here (e.g. a student without the solutions)."""
 
@@ -52,6 +55,7 @@ class Evidence:
         self._reference = reference
         self._figures = figures
         self._text = text
+        self.metrics: dict[str, float | str] = {}
 
     def answer(self, key: str) -> Any:
         return unwrap(key, self._answers.get(key, Answer("not_run", message="not fetched")))
@@ -70,6 +74,10 @@ class Evidence:
 
     def text(self) -> str:
         return self._text
+
+    def record(self, name: str, value: float | str) -> None:
+        """Keep a plain number or text a check measured, for reports (e.g. a leaderboard)."""
+        self.metrics[name] = value
 
 
 def unwrap(key: str, ans: Answer) -> Any:
@@ -128,7 +136,8 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
     text = answer_text(execution.notebook, cells) if cells else ""
     ev = Evidence(question, answers, reference, figures, text)
     failure = _cell_failure(execution, cells)
-    result = QuestionResult(question.id, question.title, question.points, answer_text=text)
+    result = QuestionResult(question.id, question.title, question.points, answer_text=text,
+                            figures=figures[:MAX_FIGURES_KEPT])
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
         try:
@@ -148,6 +157,7 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             cr.outcome, cr.message = Outcome.MISSING, ""
             cr = _explain(failure, cr)
         result.checks.append(cr)
+    result.metrics = dict(ev.metrics)
     return result
 
 

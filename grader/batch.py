@@ -1,0 +1,181 @@
+"""Grading many submissions: in parallel, each in its own worker process, resumable.
+
+A submission counts as done when DIR/<name>/grading.json exists with the same submission
+and configuration fingerprints and a final result; re-running the same command skips it
+(unless --force). Each result is written atomically by its worker as soon as it is done,
+so an interrupted or killed batch loses nothing already finished. The reference solutions
+run once, in this process, before any worker starts; workers find them in the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .files import write_text_atomic
+from .gradebook import apply_manual, gradebook_csv, leaderboard_csv, manual_csv, read_manual
+from .grade import GradingConfig, reference_answers
+from .html import summary_page
+from .outcomes import Outcome, SubmissionResult
+from .progress import BatchProgress
+from .report import read_grading, write_submission_outputs
+from .score import missing_exercise
+from .submissions import Submission, discover, fingerprint
+
+
+@dataclass
+class BatchReport:
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the grader (not the student) failed
+    notes: list[str] = field(default_factory=list)
+    results: list[SubmissionResult] = field(default_factory=list)
+
+
+def _up_to_date(directory: Path, submission_fp: str, config_fp: str) -> bool:
+    saved = read_grading(directory)
+    if saved is None:
+        return False
+    result, meta = saved
+    return (meta.get("submission") == submission_fp and meta.get("config") == config_fp and result.final)
+
+
+def _worker_failed(sub: Submission, why: str, config: GradingConfig) -> SubmissionResult:
+    """A result that says the grader failed: scores 0 and is not final, so it is re-graded."""
+    questions = [q for ex in config.catalogue().values()
+                 for q in missing_exercise(ex, f"the grader failed on this submission: {why}", Outcome.GRADER_ERROR)]
+    return SubmissionResult(name=sub.name, questions=questions, sandbox=config.sandbox.describe(), notes=[why])
+
+
+class _Workers:
+    """Runs worker processes; on interrupt, kills every running one (and its kernels)."""
+
+    def __init__(self):
+        self.running: set[subprocess.Popen] = set()
+        self.lock = threading.Lock()
+
+    def run(self, job: dict, timeout: float) -> tuple[int | None, str]:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(job, f)
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "grader.worker", f.name], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+            with self.lock:
+                self.running.add(proc)
+            try:
+                _, err = proc.communicate(timeout=timeout)
+                return proc.returncode, err.decode(errors="replace")[-2000:]
+            except subprocess.TimeoutExpired:
+                self.kill(proc)
+                proc.communicate()
+                return None, f"grading took longer than {timeout:.0f} s"
+            finally:
+                with self.lock:
+                    self.running.discard(proc)
+        finally:
+            os.unlink(f.name)
+
+    @staticmethod
+    def kill(proc: subprocess.Popen) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill_all(self) -> None:
+        with self.lock:
+            for proc in list(self.running):
+                self.kill(proc)
+
+
+def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: int, force: bool = False,
+                manual: Path | None = None, progress: BatchProgress | None = None) -> BatchReport:
+    report = BatchReport()
+    subs, report.notes = discover(paths)
+    config_fp = config.fingerprint()
+    todo: list[tuple[Submission, str]] = []
+    for sub in subs:
+        sub_fp = fingerprint(sub.source)
+        if not force and _up_to_date(out / sub.name, sub_fp, config_fp):
+            report.skipped.append(sub.name)
+        else:
+            todo.append((sub, sub_fp))
+    if todo:
+        _prime_references(config, report)
+    progress = progress or BatchProgress(total=len(todo), skipped=len(report.skipped))
+    workers = _Workers()
+    # A worker may take its notebooks' time limits, plus starting up and the reference check.
+    timeout = config.limits.notebook_timeout * max(1, len(config.catalogue())) + 120
+    try:
+        with progress, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {}
+            for sub, sub_fp in todo:
+                job = {"config": config.to_dict(), "name": sub.name, "source": str(sub.source.resolve()),
+                       "out": str((out / sub.name).resolve()),
+                       "meta": {"submission": sub_fp, "config": config_fp}}
+                futures[pool.submit(_grade_one, workers, job, timeout, progress)] = (sub, sub_fp)
+            for future in as_completed(futures):
+                sub, sub_fp = futures[future]
+                code, err = future.result()
+                saved = read_grading(out / sub.name)
+                if code != 0 or saved is None:
+                    why = err.strip().splitlines()[-1] if err.strip() else f"worker exit status {code}"
+                    result = _worker_failed(sub, why, config)
+                    write_submission_outputs(result, out / sub.name, {"submission": sub_fp, "config": config_fp,
+                                                                      "seconds": 0})
+                    report.failed.append(sub.name)
+                else:
+                    result = saved[0]
+                report.graded.append(sub.name)
+                progress.done(sub.name, result)
+    except KeyboardInterrupt:
+        workers.kill_all()
+        raise
+    _write_batch_outputs(out, [s.name for s in subs], manual, report)
+    return report
+
+
+def _grade_one(workers: _Workers, job: dict, timeout: float, progress: BatchProgress):
+    progress.started(job["name"])
+    return workers.run(job, timeout)
+
+
+def _prime_references(config: GradingConfig, report: BatchReport) -> None:
+    """Run (or load) every reference solution once, before the workers need it."""
+    for exercise in config.catalogue().values():
+        try:
+            reference_answers(exercise, config)
+        except Exception as exc:
+            report.notes.append(f"{exercise.name}: the reference run failed: {exc}")
+
+
+def _write_batch_outputs(out: Path, names: list[str], manual: Path | None, report: BatchReport) -> None:
+    grades = read_manual(manual) if manual is not None else {}
+    results, seconds = [], {}
+    for name in names:
+        saved = read_grading(out / name)
+        if saved is None:
+            continue
+        result, meta = saved
+        if grades and apply_manual(result, grades):
+            write_submission_outputs(result, out / name, meta)
+        results.append(result)
+        seconds[name] = float(meta.get("seconds", 0))
+    report.results = results
+    write_text_atomic(out / "gradebook.csv", gradebook_csv(results))
+    write_text_atomic(out / "leaderboard.csv", leaderboard_csv(results))
+    write_text_atomic(out / "summary.html", summary_page(results, seconds))
+    sheet = out / "manual.csv"
+    if not sheet.exists():  # never overwrite the instructor's filled-in sheet
+        write_text_atomic(sheet, manual_csv(results))
+    else:
+        write_text_atomic(out / "manual-latest.csv", manual_csv(results))

@@ -1,0 +1,137 @@
+"""What a submission is on disk: a folder of notebooks, a zip of them, or one notebook.
+
+Zips are hostile until proven otherwise: entries with absolute paths, `..`, links or device
+files, too many files or too many bytes (a zip bomb) are refused with a reason, and the
+submission is graded as unreadable instead of taking the batch down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+MAX_ZIP_FILES = 500
+MAX_ZIP_BYTES = 200 * 2**20
+MAX_ZIP_RATIO = 200  # uncompressed / compressed, per entry
+
+
+class SubmissionRejected(Exception):
+    """The submission cannot be opened safely; the message says why, for the student."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    name: str
+    source: Path  # what was handed in: a folder, a .zip or a .ipynb
+
+    @property
+    def kind(self) -> str:
+        if self.source.is_dir():
+            return "folder"
+        return "zip" if self.source.suffix.lower() == ".zip" else "notebook"
+
+
+def submission_name(path: Path) -> str:
+    """A file-system-safe name from the folder, zip or notebook name."""
+    stem = path.name if path.is_dir() else path.stem
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "submission"
+
+
+def discover(paths: list[Path]) -> tuple[list[Submission], list[str]]:
+    """Submissions from the command line; unknown files are ignored with a note."""
+    subs: list[Submission] = []
+    notes: list[str] = []
+    used: set[str] = set()
+    for path in paths:
+        if not path.exists():
+            notes.append(f"{path}: no such file or folder; ignored")
+            continue
+        if path.is_file() and path.suffix.lower() not in (".zip", ".ipynb"):
+            notes.append(f"{path.name}: not a notebook, zip or folder; ignored")
+            continue
+        name = base = submission_name(path)
+        n = 2
+        while name in used:  # two submissions with one name must not overwrite each other
+            name = f"{base}-{n}"
+            n += 1
+        used.add(name)
+        subs.append(Submission(name, path))
+    return subs, notes
+
+
+def fingerprint(source: Path) -> str:
+    """A hash of everything handed in: changes when any file of the submission changes."""
+    h = hashlib.sha256()
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    for f in files:
+        h.update(f.relative_to(source if source.is_dir() else source.parent).as_posix().encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
+    """The member's relative path, or None for directories; raises for unsafe entries."""
+    name = info.filename
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise SubmissionRejected(f"the zip contains a link ({name}); links are not allowed")
+    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise SubmissionRejected(f"the zip contains a special file ({name})")
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
+        raise SubmissionRejected(f"the zip entry {name!r} points outside the zip")
+    if info.is_dir():
+        return None
+    return path
+
+
+def extract_zip(zip_path: Path, dest: Path) -> Path:
+    """Extract a zip into `dest` safely; return `dest`."""
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ZIP_FILES:
+                raise SubmissionRejected(f"the zip holds {len(infos)} files (at most {MAX_ZIP_FILES})")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_ZIP_BYTES:
+                raise SubmissionRejected(
+                    f"the zip unpacks to {total / 2**20:.0f} MB (at most {MAX_ZIP_BYTES // 2**20} MB)")
+            for info in infos:
+                rel = _safe_member(info)
+                if rel is None or "__MACOSX" in rel.parts:
+                    continue
+                if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
+                    raise SubmissionRejected(f"{info.filename} is compressed {info.file_size // info.compress_size}:1,"
+                                             " like a zip bomb")
+                target = dest.joinpath(*rel.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written = 0
+                with zf.open(info) as src, open(target, "wb") as out:
+                    # never trust the sizes in the header: count what really comes out
+                    for chunk in iter(lambda: src.read(1 << 20), b""):
+                        written += len(chunk)
+                        if written > info.file_size or written > MAX_ZIP_BYTES:
+                            raise SubmissionRejected(f"{info.filename} unpacks to more than it declares")
+                        out.write(chunk)
+    except zipfile.BadZipFile as exc:
+        raise SubmissionRejected(f"{zip_path.name} is not a readable zip file ({exc})") from None
+    return dest
+
+
+def materialize(sub: Submission, workdir: Path) -> Path:
+    """A path the grader can read notebooks from: the folder or notebook itself, or the
+    zip extracted into `workdir` (which the caller removes)."""
+    if sub.kind != "zip":
+        return sub.source
+    dest = workdir / sub.name
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    return extract_zip(sub.source, dest)
