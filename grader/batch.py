@@ -62,8 +62,11 @@ class _Workers:
     def __init__(self):
         self.running: set[subprocess.Popen] = set()
         self.lock = threading.Lock()
+        self.stopping = False
 
     def run(self, job: dict, timeout: float) -> tuple[int | None, str]:
+        if self.stopping:
+            return None, "the batch was interrupted"
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(job, f)
         try:
@@ -71,6 +74,8 @@ class _Workers:
                                     stderr=subprocess.PIPE, start_new_session=True)
             with self.lock:
                 self.running.add(proc)
+                if self.stopping:
+                    self.kill(proc)
             try:
                 _, err = proc.communicate(timeout=timeout)
                 return proc.returncode, err.decode(errors="replace")[-2000:]
@@ -93,6 +98,7 @@ class _Workers:
 
     def kill_all(self) -> None:
         with self.lock:
+            self.stopping = True
             for proc in list(self.running):
                 self.kill(proc)
 
@@ -115,8 +121,9 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
     workers = _Workers()
     # A worker may take its notebooks' time limits, plus starting up and the reference check.
     timeout = config.limits.notebook_timeout * max(1, len(config.catalogue())) + 120
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        with progress, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        with progress:
             futures = {}
             for sub, sub_fp in todo:
                 job = {"config": config.to_dict(), "name": sub.name, "source": str(sub.source.resolve()),
@@ -138,8 +145,11 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
                 report.graded.append(sub.name)
                 progress.done(sub.name, result)
     except KeyboardInterrupt:
+        # Stop at once: nothing new starts, running workers die; finished results stay.
         workers.kill_all()
+        pool.shutdown(wait=False, cancel_futures=True)
         raise
+    pool.shutdown()
     _write_batch_outputs(out, [s.name for s in subs], manual, report)
     return report
 

@@ -219,8 +219,8 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
         if name in by_exercise:
             questions += by_exercise[name]
         elif name in unreadable:
-            questions += missing_exercise(exercise, f"the notebook could not be read: {unreadable[name]}",
-                                          Outcome.CODE_FAILED)
+            # nothing gradable was handed in for these questions: missing, with the reason
+            questions += missing_exercise(exercise, f"the notebook could not be read: {unreadable[name]}")
         else:
             questions += missing_exercise(
                 exercise, f"no notebook for this exercise was handed in (expected {exercise.notebook})")

@@ -82,7 +82,8 @@ def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise SubmissionRejected(f"the zip contains a link ({name}); links are not allowed")
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    kind = stat.S_IFMT(mode)  # 0 when the zip tool recorded permissions only
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         raise SubmissionRejected(f"the zip contains a special file ({name})")
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name):

@@ -22,7 +22,7 @@ from .submissions import Submission, SubmissionRejected, materialize
 
 def rejected(name: str, why: str, config: GradingConfig) -> SubmissionResult:
     questions = [q for ex in config.catalogue().values()
-                 for q in missing_exercise(ex, f"the submission could not be opened: {why}", Outcome.CODE_FAILED)]
+                 for q in missing_exercise(ex, f"the submission could not be opened: {why}", Outcome.MISSING)]
     return SubmissionResult(name=name, questions=questions, sandbox=config.sandbox.describe(), notes=[why])
 
 

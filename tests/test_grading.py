@@ -114,7 +114,7 @@ def test_unreadable_and_foreign_notebooks_are_outcomes_not_crashes(config, tmp_p
     (tmp_path / "holiday-photos.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
     result = grade_submission(tmp_path, config)
     q = by_id(result)
-    assert q["perceptron.qa"].outcome is Outcome.CODE_FAILED
+    assert q["perceptron.qa"].outcome is Outcome.MISSING
     assert "not a valid Jupyter notebook" in q["perceptron.qa"].feedback()
     assert q["regularizers.qa"].outcome is Outcome.MISSING
     assert "no notebook for this exercise" in q["regularizers.qa"].feedback()

@@ -1,0 +1,185 @@
+"""Batch grading as an instructor runs it: many submissions, two workers, resumable outputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+from rich.console import Console
+
+from conftest import REPO, SOLUTIONS, read, replace_cells
+from grader.batch import grade_batch
+from grader.progress import BatchProgress
+
+SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
+OMEGA_WITH_BIAS = "import numpy as np\ndef Omega(w):\n    return float(np.sum(np.asarray(w) ** 2))\n"
+
+
+def quiet_progress(total: int) -> BatchProgress:
+    return BatchProgress(total=total, console=Console(file=io.StringIO()))
+
+
+def write_nb(path: Path, nb) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def make_batch(root: Path) -> list[Path]:
+    """Twenty submissions: correct, partly wrong, broken, empty, zipped, hostile zips."""
+    subs = []
+    for i in range(4):  # correct: two notebooks each
+        d = root / f"group{i:02d}-correct"
+        shutil.copytree(SOLUTIONS, d, ignore=shutil.ignore_patterns("*.py", "nbsrc", "__pycache__",
+                                                                    "[!rp]*.ipynb"))
+        subs.append(d)
+    for i in range(4, 8):  # partly wrong: Omega includes the bias
+        d = root / f"group{i:02d}-omega-bias"
+        write_nb(d / "regularizers.ipynb", replace_cells(read(SOLUTIONS / "regularizers.ipynb"),
+                                                         "regularizers.qa", OMEGA_WITH_BIAS, which=0))
+        subs.append(d)
+    for i in range(8, 11):  # broken: not a notebook at all
+        d = root / f"group{i:02d}-broken"
+        d.mkdir(parents=True)
+        (d / "perceptron.ipynb").write_text("{ not json")
+        subs.append(d)
+    for i in range(11, 14):  # empty hand-ins
+        d = root / f"group{i:02d}-empty"
+        d.mkdir(parents=True)
+        subs.append(d)
+    for i in range(14, 17):  # zips of a correct notebook, one with an unknown file beside it
+        z = root / f"group{i:02d}-zipped.zip"
+        with zipfile.ZipFile(z, "w") as zf:
+            zf.write(SOLUTIONS / "regularizers.ipynb", "hand-in/regularizers.ipynb")
+            zf.writestr("hand-in/notes.txt", "hello")
+        subs.append(z)
+    z = root / "group17-traversal.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("../../escaped.ipynb", "{}")
+    subs.append(z)
+    single = root / "group18-single-notebook.ipynb"
+    shutil.copy(SOLUTIONS / "perceptron.ipynb", single)
+    subs.append(single)
+    d = root / "group19-mixed"
+    write_nb(d / "perceptron.ipynb", read(SOLUTIONS / "perceptron.ipynb"))
+    (d / "photo.png").write_bytes(b"\x89PNG")
+    subs.append(d)
+    return subs
+
+
+def gradebook(out: Path) -> dict[str, dict]:
+    with open(out / "gradebook.csv", newline="") as f:
+        return {row["submission"]: row for row in csv.DictReader(f)}
+
+
+def test_twenty_submissions_with_two_workers(config, tmp_path):
+    subs = make_batch(tmp_path / "in")
+    assert len(subs) == 20
+    out = tmp_path / "out"
+    report = grade_batch(subs, out, config, jobs=2, progress=quiet_progress(20))
+    assert sorted(report.graded) == sorted(p.stem if p.is_file() else p.name for p in subs)
+    assert report.failed == []
+    book = gradebook(out)
+    assert len(book) == 20
+    for name, row in book.items():
+        doc = json.loads((out / name / "results.json").read_text())
+        jsonschema.validate(doc, SCHEMA)
+        assert float(row["total"]) == pytest.approx(doc["score"])  # the gradebook matches the results
+        per_q = {t["number"]: t["score"] for t in doc["tests"]}
+        assert float(row["regularizers.qa"]) == pytest.approx(per_q["regularizers.qa"])
+        assert (out / name / "feedback.html").is_file()
+    assert float(book["group00-correct"]["regularizers.qa"]) == 3
+    assert float(book["group00-correct"]["perceptron.qd"]) == 3
+    assert float(book["group04-omega-bias"]["regularizers.qa"]) == 0
+    assert float(book["group14-zipped"]["regularizers.qa"]) == 3
+    assert float(book["group18-single-notebook"]["perceptron.qa"]) == 2
+    assert all(float(book[f"group{i:02d}-empty"]["total"]) == 0 for i in (11, 12, 13))
+    assert book["group11-empty"]["verdict"] == "resubmit"
+    traversal = json.loads((out / "group17-traversal" / "results.json").read_text())
+    assert "points outside the zip" in traversal["output"]
+    assert not (tmp_path / "escaped.ipynb").exists()
+    broken = (out / "group08-broken" / "feedback.html").read_text()
+    assert "not a valid Jupyter notebook" in broken
+    summary = (out / "summary.html").read_text()
+    assert "20 submissions" in summary and "data:image/png;base64," in summary
+    manual = (out / "manual.csv").read_text()
+    assert "group00-correct,regularizers.qb" in manual
+
+
+def run_cli(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def small_batch(root: Path) -> list[Path]:
+    subs = []
+    for i in range(4):
+        d = root / f"group{i}"
+        nb = read(SOLUTIONS / "regularizers.ipynb")
+        if i % 2:
+            nb = replace_cells(nb, "regularizers.qa", OMEGA_WITH_BIAS, which=0)
+        write_nb(d / "regularizers.ipynb", nb)
+        subs.append(d)
+    return subs
+
+
+def test_an_interrupted_batch_resumes_without_regrading_and_ends_like_an_uninterrupted_one(config, tmp_path, cache_dir):
+    subs = [str(p) for p in small_batch(tmp_path / "in")]
+    env = {**os.environ, "ITMAL_CACHE_DIR": str(cache_dir)}
+    common = ["--profile", "quick", "--jobs", "1", "--hidden-checks", str(REPO / "hidden" / "journal2")]
+    whole = tmp_path / "whole"
+    assert run_cli([*subs, "--out", str(whole), *common], env).wait(timeout=300) == 0
+
+    out = tmp_path / "interrupted"
+    proc = run_cli([*subs, "--out", str(out), *common], env)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("*/grading.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+    proc.wait(timeout=60)
+    done_before = {p.parent.name for p in out.glob("*/grading.json")}
+    assert 1 <= len(done_before) < 4
+
+    rerun = run_cli([*subs, "--out", str(out), *common], env)
+    text, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, text
+    assert f"skipped {len(done_before)} (unchanged)" in " ".join(text.split())
+    for name in ("gradebook.csv", "leaderboard.csv"):
+        assert (out / name).read_text() == (whole / name).read_text()
+    for i in range(4):
+        assert (out / f"group{i}" / "results.json").read_text() == (whole / f"group{i}" / "results.json").read_text()
+
+
+def test_manual_points_are_merged_without_executing_again(config, tmp_path):
+    subs = small_batch(tmp_path / "in")[:2]
+    out = tmp_path / "out"
+    grade_batch(subs, out, config, jobs=2, progress=quiet_progress(2))
+    rows = list(csv.DictReader(open(out / "manual.csv", newline="")))
+    for row in rows:
+        if row["submission"] == "group0" and row["question"] == "regularizers.qc":
+            row["points"], row["comment"] = "0", "Ridge and Lasso are swapped."
+    sheet = tmp_path / "graded.csv"
+    with open(sheet, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    before = float(gradebook(out)["group0"]["total"])
+    report = grade_batch(subs, out, config, jobs=2, manual=sheet, progress=quiet_progress(0))
+    assert report.graded == [] and sorted(report.skipped) == ["group0", "group1"]  # nothing executed
+    book = gradebook(out)
+    assert float(book["group0"]["regularizers.qc"]) == 0
+    assert float(book["group0"]["total"]) == before - 1
+    assert "Ridge and Lasso are swapped." in (out / "group0" / "feedback.html").read_text()
+    doc = json.loads((out / "group0" / "results.json").read_text())
+    assert doc["score"] == pytest.approx(before - 1)
