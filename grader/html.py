@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import statistics
 from collections import Counter
 from html import escape
 
@@ -125,7 +126,7 @@ def summary_page(results: list[SubmissionResult], seconds: dict[str, float]) -> 
     body = [
         "<h1>Batch summary</h1>",
         f"<p>{len(results)} submissions &middot; full marks: {full} &middot; resubmit: {resubmit} &middot; "
-        f"median {totals[len(totals) // 2]:g} / {maximum:g} points</p>",
+        f"median {statistics.median(totals):g} / {maximum:g} points</p>",
     ]
     if not_final:
         body.append(f"<p><strong>Not final (grader errors, re-grade these):</strong> {escape(', '.join(not_final))}</p>")
