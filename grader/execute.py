@@ -27,7 +27,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .kernel import STARTUP_CODE, GraderKernelManager
+from .kernel import MAX_MESSAGE_BYTES, STARTUP_CODE, GraderKernelManager
 from .plaindata import Answer, decode_answer
 from .requests import ANSWER_MIME, Request, fetch_code
 from .sandbox import KernelOptions, Limits, SandboxMode
@@ -37,6 +37,7 @@ MAX_FIGURES_PER_CELL = 10
 MAX_FIGURE_BYTES = 2 * 2**20
 MAX_KERNEL_RESTARTS = 2
 END = -1  # fetch point: after the last cell
+IOPUB_GRACE = 5.0  # seconds the output of a request may lag behind its reply
 
 
 def strip_ansi(text: str) -> str:
@@ -162,7 +163,8 @@ class _Runner:
         self.client = _LimitedClient(
             self.nb, self.km, self.limits,
             timeout=int(self.limits.cell_timeout), interrupt_on_timeout=False, allow_errors=True,
-            record_timing=False, iopub_timeout=5, shutdown_kernel="immediate",
+            record_timing=False, iopub_timeout=int(IOPUB_GRACE), raise_on_iopub_timeout=True,
+            shutdown_kernel="immediate",
         )
         await self.km.start()
         try:
@@ -193,6 +195,7 @@ class _Runner:
             await self.km.cleanup_resources()
         except Exception:
             pass
+        self.km.close_client_context()
         self.km = None
         self.client = None
 
@@ -227,24 +230,35 @@ class _Runner:
 
     # -- raw execution (grader's own code) ---------------------------------------------
     async def raw_execute(self, code: str, timeout: float) -> tuple[str, list[dict]]:
-        """Run code; return (ok|error|timeout|dead, display_data payloads of ANSWER_MIME)."""
+        """Run code; return (status, display_data payloads of ANSWER_MIME). status: ok, error,
+        timeout, dead, or iopub_lost (the reply came but its output never did: the output
+        channel was cut, e.g. by a message over the size limit)."""
         kc = self.client.kc
         msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         payloads: list[dict] = []
         end = time.monotonic() + timeout
-        idle = replied = False
+        idle = False
+        replied_at: float | None = None
         status = "ok"
-        while not (idle and replied):
-            remaining = end - time.monotonic()
-            if remaining <= 0:
+        while not (idle and replied_at is not None):
+            now = time.monotonic()
+            if now >= end:
                 return ("timeout" if self.exit_code() is None else "dead"), payloads
             if self.exit_code() is not None:
                 return "dead", payloads
+            if replied_at is not None and now - replied_at > IOPUB_GRACE:
+                return "iopub_lost", payloads
+            if replied_at is None:
+                try:
+                    reply = await kc.get_shell_msg(timeout=0.05 if not idle else min(1.0, end - now))
+                    if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                        replied_at = time.monotonic()
+                except Empty:
+                    pass
+            if idle:
+                continue
             try:
-                if not idle:
-                    msg = await kc.get_iopub_msg(timeout=min(remaining, 1.0))
-                else:
-                    msg = await kc.get_shell_msg(timeout=min(remaining, 1.0))
+                msg = await kc.get_iopub_msg(timeout=min(0.5, max(0.01, end - now)))
             except Empty:
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
@@ -256,8 +270,6 @@ class _Runner:
                 status = "error"
             elif kind == "status" and msg["content"].get("execution_state") == "idle":
                 idle = True
-            elif kind == "execute_reply":
-                replied = True
         return status, payloads
 
     async def fetch(self, question: str, request: Request) -> None:
@@ -268,8 +280,9 @@ class _Runner:
         remaining = self.deadline - time.monotonic()
         status, payloads = await self.raw_execute(
             fetch_code(request), timeout=max(1.0, min(self.limits.cell_timeout, remaining)))
-        if status in ("timeout", "dead"):
-            what = "took too long" if status == "timeout" else "killed the kernel"
+        if status in ("timeout", "dead", "iopub_lost"):
+            what = {"timeout": "took too long", "dead": "killed the kernel",
+                    "iopub_lost": "sent more output than the grader accepts"}[status]
             bucket[request.key] = Answer("error", message=f"computing this answer {what}")
             await self.recover_after(f"fetching {request.key} {what}", status)
             return
@@ -279,9 +292,20 @@ class _Runner:
         bucket[request.key] = decode_answer(payloads[0], request.key)
 
     async def recover_after(self, why: str, status: str) -> None:
+        """Make the kernel usable again: interrupt a slow request, or restart and replay."""
         if status == "timeout" and await self.interrupt():
             return
         await self.restart_and_replay(why)
+
+    async def output_channel_lost(self, i: int) -> bool:
+        """After a cell whose output never finished: is the output channel cut? If so, restart
+        and replay (the grader can no longer see output or fetch answers from this kernel)."""
+        status, _ = await self.raw_execute("pass", timeout=2 * IOPUB_GRACE)
+        if status != "iopub_lost":
+            return False
+        self.events.append(f"cell {i}: its output exceeded the grader's limit; kernel restarted")
+        await self.restart_and_replay(f"an output flood in cell {i}")
+        return True
 
     async def interrupt(self) -> bool:
         """Interrupt the kernel; True if it becomes responsive within the grace period."""
@@ -302,8 +326,18 @@ class _Runner:
         started = time.monotonic()
         try:
             await self.client.async_execute_cell(cell, i, store_history=True)
-        except CellTimeoutError:
+        except CellTimeoutError as exc:
             run.seconds = time.monotonic() - started
+            if "IOPub" in str(exc) and await self.output_channel_lost(i):
+                run.status, run.ename = "error", "OutputTooLarge"
+                run.evalue = (f"the cell sent more than {MAX_MESSAGE_BYTES // 2**20} MB of output at once; "
+                              "the grader cut it off and restarted the kernel")
+                run.reason = run.evalue
+                return run
+            if "IOPub" in str(exc):  # only slow output: the cell itself completed
+                run.status = "ok"
+                self.succeeded.append(i)
+                return run
             run.status = "timeout"
             if per_cell < self.limits.cell_timeout:
                 run.reason = f"the notebook's time limit of {self.limits.notebook_timeout:.0f} s was reached in this cell"

@@ -13,11 +13,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import zmq
+import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 
 from .sandbox import KernelOptions, Limits, SandboxMode, bwrap_prefix, kernel_environment, rlimit_prefix
 
 SEED = 42
+# The largest message the grader takes from a kernel. Answers are at most 64 MB of .npy
+# (~86 MB as base64); anything bigger is refused at the socket.
+MAX_MESSAGE_BYTES = 128 * 2**20
 
 # Runs in the fresh kernel before the first cell, identically for reference and student
 # runs, so grading the same notebook twice gives the same numbers. TensorFlow is seeded
@@ -72,6 +77,21 @@ class GraderKernelManager(AsyncKernelManager):
         self.sandbox = sandbox
         self.options = options
         self.connection_file = str(sockets / "connection.json")
+
+    def client(self, **kwargs: Any):
+        """A client whose sockets refuse any message over MAX_MESSAGE_BYTES, so a kernel that
+        prints a gigabyte at once is cut off instead of filling the grader's memory. (zmq then
+        drops that connection for good; the runner notices and restarts the kernel.)"""
+        if getattr(self, "_client_context", None) is None:
+            self._client_context = zmq.asyncio.Context()
+            self._client_context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return super().client(context=self._client_context, **kwargs)
+
+    def close_client_context(self) -> None:
+        ctx = getattr(self, "_client_context", None)
+        if ctx is not None:
+            ctx.destroy(linger=0)
+            self._client_context = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         kernel = [

@@ -3,6 +3,7 @@ made from the reference solutions by replacing tagged cells (named by their expe
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,11 @@ SOLUTIONS = REPO / "solutions" / "journal2"
 ASSIGNMENT = REPO / "assignments" / "journal2"
 HIDDEN = REPO / "hidden" / "journal2"
 EXAMPLES = REPO / "examples" / "submissions"
+
+# The real MNIST lies beside the repository on the course's machines and in CI.
+_SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+if _SHARED_MNIST.is_dir():
+    os.environ.setdefault("ITMAL_MNIST_DIR", str(_SHARED_MNIST))
 
 # Short limits keep the hostile samples quick; the reference notebooks need a few seconds.
 TEST_LIMITS = Limits(cell_timeout=20, notebook_timeout=90, interrupt_grace=3)

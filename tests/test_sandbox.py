@@ -187,3 +187,16 @@ def test_keras_runs_under_the_memory_limit_and_is_seeded_identically(config):
     assert first.cells[0].status == "ok", first.cells[0].traceback
     second = run_cells([code], config, fetch=("w",))
     np.testing.assert_array_equal(first.answers["q"]["w"].value, second.answers["q"]["w"].value)
+
+
+def test_one_huge_output_message_is_cut_off_and_the_kernel_restarted(config):
+    """A 300 MB print arrives as one message; the grader refuses it at the socket (its own
+    memory stays bounded), says what happened, and later cells still run and are graded."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ex = run_cells(["s = 'x' * (300 * 2**20)\nprint(s)\ndel s", "ok = 1"], config, fetch=("ok",))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert ex.cells[0].status == "error" and ex.cells[0].ename == "OutputTooLarge"
+    assert ex.answers["q"]["ok"].value == 1
+    assert grown_mb < 200, f"the grader's memory grew by {grown_mb:.0f} MB"
