@@ -237,6 +237,16 @@ def identify_exercise_by_name(path: Path, catalogue: dict[str, Exercise]) -> str
 def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
                    notes: list[str]) -> dict[str, list[QuestionResult]]:
     """Run one notebook once and score every exercise it holds."""
+    available = dict(config.kernel_options().data)
+    results: dict[str, list[QuestionResult]] = {}
+    for exercise in [e for e in exercises if set(e.data) - set(available)]:
+        lacking = ", ".join(sorted(set(exercise.data) - set(available)))
+        results[exercise.name] = missing_exercise(
+            exercise, f"the grader has no copy of {lacking}: set ITMAL_MNIST_DIR to a folder with the MNIST "
+                      "files (see the README); this is not the student's fault", Outcome.GRADER_ERROR)
+    exercises = [e for e in exercises if e.name not in results]
+    if not exercises:
+        return results
     references = {}
     for exercise in exercises:
         try:
@@ -246,7 +256,8 @@ def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
             references[exercise.name] = {}
     located, execution = _run(nb, exercises, config)
     notes += [f"{', '.join(e.name for e in exercises)}: {event}" for event in execution.events]
-    return {e.name: score_exercise(e, execution, located[e.name], references[e.name]) for e in exercises}
+    results.update({e.name: score_exercise(e, execution, located[e.name], references[e.name]) for e in exercises})
+    return results
 
 
 __all__ = ["GradingConfig", "grade_submission", "Execution"]

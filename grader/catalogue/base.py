@@ -38,6 +38,9 @@ class Exercise:
     name: str
     title: str
     questions: tuple[Question, ...]
+    # Data sets the notebook needs from the grader (e.g. "mnist"); without them the exercise
+    # is a grader error, never the student's failure.
+    data: tuple[str, ...] = ()
 
     @property
     def notebook(self) -> str:
