@@ -196,6 +196,7 @@ class _Runner:
         except Exception:
             pass
         self.km.close_client_context()
+        self.km.release_cgroup()
         self.km = None
         self.client = None
 
@@ -354,6 +355,9 @@ class _Runner:
             run.seconds = time.monotonic() - started
             run.status = "died"
             run.reason = _describe_exit(self.exit_code(), self.sandbox.enabled) + " while running this cell"
+            if self.km.memory_limit_hit():
+                run.reason += (f"; its processes had reached the memory limit of "
+                               f"{self.limits.memory_total / 2**30:.0f} GB")
             self.events.append(f"cell {i}: {run.reason}")
             await self.restart_and_replay(f"the kernel died in cell {i}")
             return run

@@ -17,6 +17,7 @@ import zmq
 import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 
+from . import cgroups
 from .sandbox import KernelOptions, Limits, SandboxMode, bwrap_prefix, kernel_environment, rlimit_prefix
 
 SEED = 42
@@ -76,6 +77,7 @@ class GraderKernelManager(AsyncKernelManager):
         self.limits = limits
         self.sandbox = sandbox
         self.options = options
+        self.cgroup: cgroups.KernelCgroup | None = None
         self.connection_file = str(sockets / "connection.json")
 
     def client(self, **kwargs: Any):
@@ -107,12 +109,13 @@ class GraderKernelManager(AsyncKernelManager):
             "--IPKernelApp.parent_handle=0",
             *(extra_arguments or []),
         ]
-        prefix = rlimit_prefix(self.limits)
+        prefix = rlimit_prefix(self.limits, self.cgroup.procs_files if self.cgroup else [])
         if self.sandbox.enabled:
             prefix += bwrap_prefix(self.scratch, self.sockets, self.limits, self.options)
         return prefix + kernel
 
     async def start(self) -> None:
+        self.cgroup = cgroups.create(self.limits.processes, self.limits.memory_total)
         env = kernel_environment(self.scratch, SEED, self.sandbox.enabled, self.options)
         # The kernel's own stdout/stderr (banners, native crashes) go to a log beside the
         # sockets, not to the grader's terminal.
@@ -123,9 +126,17 @@ class GraderKernelManager(AsyncKernelManager):
         """SIGKILL the kernel's whole process group, whatever it is doing."""
         provisioner = self.provisioner
         pid = getattr(getattr(provisioner, "process", None), "pid", None)
-        if pid is None:
-            return
-        try:
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if pid is not None:
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def release_cgroup(self) -> None:
+        """Kill what is left in the kernel's cgroup (escaped children too) and remove it."""
+        if getattr(self, "cgroup", None) is not None:
+            self.cgroup.destroy()
+            self.cgroup = None
+
+    def memory_limit_hit(self) -> bool:
+        return getattr(self, "cgroup", None) is not None and self.cgroup.memory_limit_hit()

@@ -39,7 +39,10 @@ class Limits:
     # RLIMIT_DATA bounds private writable memory per process; unlike RLIMIT_AS it
     # does not count TensorFlow's large address-space reservations.
     memory: int = 4 * 2**30
-    processes: int = 256
+    # The kernel's whole process tree, where a cgroup can be made (see cgroups.py); the
+    # process cap there counts threads too, and TensorFlow starts dozens.
+    memory_total: int = 6 * 2**30
+    processes: int = 512
     file_size: int = 512 * 2**20
     scratch_tmp: int = 512 * 2**20
     output_per_cell: int = 2 * 2**20
@@ -158,15 +161,17 @@ def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits, options: KernelOp
     return args + ["--"]
 
 
-def rlimit_prefix(limits: Limits) -> list[str]:
-    """A tiny exec wrapper that sets rlimits, then replaces itself with the command.
+def rlimit_prefix(limits: Limits, cgroup_procs: list[str] = ()) -> list[str]:
+    """A tiny exec wrapper that joins the kernel's cgroups (if any) and sets rlimits, then
+    replaces itself with the command, so every process the kernel starts inherits both.
 
-    It runs with the grader's interpreter but imports only the standard library, so it
-    works inside or outside the sandbox. RLIMIT_NPROC is not enforced for root; there
-    the process count is bounded by the pid namespace dying with the kernel.
+    It runs with the grader's interpreter but imports only the standard library.
+    RLIMIT_NPROC is not enforced for root: there the cgroup's process cap does that job.
     """
     code = (
         "import os,resource,sys\n"
+        f"for f in {list(cgroup_procs)!r}:\n"
+        "    open(f,'w').write(str(os.getpid()))\n"
         f"resource.setrlimit(resource.RLIMIT_DATA,({limits.memory},{limits.memory}))\n"
         f"resource.setrlimit(resource.RLIMIT_NPROC,({limits.processes},{limits.processes}))\n"
         f"resource.setrlimit(resource.RLIMIT_FSIZE,({limits.file_size},{limits.file_size}))\n"

@@ -200,3 +200,15 @@ def test_one_huge_output_message_is_cut_off_and_the_kernel_restarted(config):
     assert ex.cells[0].status == "error" and ex.cells[0].ename == "OutputTooLarge"
     assert ex.answers["q"]["ok"].value == 1
     assert grown_mb < 200, f"the grader's memory grew by {grown_mb:.0f} MB"
+
+
+def test_fork_bomb_is_capped_and_cleaned_up(config):
+    """Processes are capped (a cgroup as root, RLIMIT_NPROC otherwise); the sleeping children die
+    with the kernel's pid namespace (sandboxed) or its cgroup (unsandboxed, as root)."""
+    bomb = ("import os, time\nkids = 0\ntry:\n    for _ in range(5000):\n        if os.fork() == 0:\n"
+            "            time.sleep(300)\n            os._exit(0)\n        kids += 1\nfinally:\n    print(kids)\n")
+    ex = run_cells([bomb, "ok = 1"], config, fetch=("ok",))
+    assert ex.cells[0].status == "error", ex.cells[0].status
+    assert ex.cells[0].ename in ("BlockingIOError", "OSError"), ex.cells[0].ename
+    printed = "".join(o.get("text", "") for o in ex.notebook.cells[0].outputs)
+    assert int(printed.split()[0]) < TEST_LIMITS.processes
