@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import threading
-import warnings
 
 import nbformat
 import numpy as np

@@ -1,4 +1,5 @@
 """Older name of the course's loaders module; kept so both imports work."""
 
-from .dataloaders_v2 import *  # noqa: F401,F403
-from .dataloaders_v2 import IRIS_GetDataSet, MOON_GetDataSet  # noqa: F401
+from .dataloaders_v2 import IRIS_GetDataSet, MNIST_GetDataSet, MOON_GetDataSet
+
+__all__ = ["IRIS_GetDataSet", "MNIST_GetDataSet", "MOON_GetDataSet"]
