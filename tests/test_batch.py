@@ -118,6 +118,8 @@ def test_twenty_submissions_with_two_workers(config, tmp_path):
 
 
 def run_cli(args: list[str], env: dict) -> subprocess.Popen:
+    """The CLI in a session of its own (so the test can Ctrl-C it); read its output with
+    communicate(), never wait(): a full pipe would block it."""
     return subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
@@ -139,7 +141,9 @@ def test_an_interrupted_batch_resumes_without_regrading_and_ends_like_an_uninter
     env = {**os.environ, "ITMAL_CACHE_DIR": str(cache_dir)}
     common = ["--profile", "quick", "--jobs", "1", "--hidden-checks", str(REPO / "hidden" / "journal2")]
     whole = tmp_path / "whole"
-    assert run_cli([*subs, "--out", str(whole), *common], env).wait(timeout=300) == 0
+    first = run_cli([*subs, "--out", str(whole), *common], env)
+    first.communicate(timeout=300)  # read the output: a full pipe would block the grader
+    assert first.returncode == 0
 
     out = tmp_path / "interrupted"
     proc = run_cli([*subs, "--out", str(out), *common], env)
@@ -147,7 +151,7 @@ def test_an_interrupted_batch_resumes_without_regrading_and_ends_like_an_uninter
     while not list(out.glob("*/grading.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)
     done_before = {p.parent.name for p in out.glob("*/grading.json")}
     assert 1 <= len(done_before) < 4
 

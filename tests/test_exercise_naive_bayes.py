@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENT, EXAMPLES, REPO, SOLUTIONS, by_id, replace_cells
-from grader.catalogue.naive_bayes import (MISMATCH, dict_keys_from_repr, metrics_follow_from_predictions,
-                                          models_are_the_asked_for_kinds, recompute_metrics, require_at_least)
+from grader.catalogue.common import dict_keys_from_repr, require_at_least
+from grader.catalogue.naive_bayes import (MISMATCH, metrics_follow_from_predictions, models_are_the_asked_for_kinds,
+                                          recompute_metrics)
 from grader.checks import CheckFailed
 from grader.grade import grade_submission
 from grader.outcomes import Outcome
