@@ -195,8 +195,7 @@ class _Runner:
             await self.km.cleanup_resources()
         except Exception:
             pass
-        self.km.close_client_context()
-        self.km.release_cgroup()
+        self.km.release()
         self.km = None
         self.client = None
 

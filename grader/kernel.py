@@ -132,11 +132,17 @@ class GraderKernelManager(AsyncKernelManager):
             except (ProcessLookupError, PermissionError):
                 pass
 
-    def release_cgroup(self) -> None:
-        """Kill what is left in the kernel's cgroup (escaped children too) and remove it."""
-        if getattr(self, "cgroup", None) is not None:
+    def release(self) -> None:
+        """After the kernel is stopped: kill what is left in its cgroup (escaped children
+        too) and remove it; close the client's sockets and the kernel's log."""
+        if self.cgroup is not None:
             self.cgroup.destroy()
             self.cgroup = None
+        self.close_client_context()
+        log = getattr(self, "_log", None)
+        if log is not None:
+            log.close()
+            self._log = None
 
     def memory_limit_hit(self) -> bool:
-        return getattr(self, "cgroup", None) is not None and self.cgroup.memory_limit_hit()
+        return self.cgroup is not None and self.cgroup.memory_limit_hit()
