@@ -10,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader.checks import CheckFailed
+
 from grader.grade import GradingConfig
 from grader.sandbox import Limits, choose, probe
 
@@ -81,3 +83,53 @@ def sample(tmp_path):
 
 def by_id(result):
     return {q.id: q for q in result.questions}
+
+
+# --- MNIST exercises: the data folder, a config that finds it, plain-data evidence ---------
+
+IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def mnist_folder() -> tuple[str | None, str]:
+    env = os.environ.get("ITMAL_MNIST_DIR")
+    folder = env or str((REPO.parent / "shared" / "data" / "mnist").resolve())
+    missing = [n for n in IDX_NAMES if not os.path.isfile(os.path.join(folder, n))]
+    if missing:
+        return None, f"MNIST not found in {folder} (set ITMAL_MNIST_DIR): missing {', '.join(missing)}"
+    return folder, ""
+
+
+MNIST_DIR, NO_MNIST = mnist_folder()
+
+
+@pytest.fixture(scope="module")
+def mnist_config(config):
+    """The quick-profile config, with MNIST found by the kernel's data folder and the grader's
+    held-out digits (both built under the session's cache, never under ~/.cache)."""
+    if MNIST_DIR is None:
+        pytest.skip(NO_MNIST)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ITMAL_MNIST_DIR", MNIST_DIR)
+        mp.setenv("ITMAL_CACHE_DIR", str(config.cache_dir))
+        yield config
+
+
+class PlainEvidence:
+    """Answers as the grader would have fetched them, without a kernel."""
+
+    def __init__(self, **answers):
+        self.answers = answers
+
+    def answer(self, key):
+        return self.answers[key]
+
+    def reference(self, key):
+        """The reference run's answer, given as `**{"reference <key>": value}`."""
+        return self.answers[f"reference {key}"]
+
+
+def fails(fn, *args) -> CheckFailed:
+    with pytest.raises(CheckFailed) as info:
+        fn(*args)
+    return info.value

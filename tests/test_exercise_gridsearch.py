@@ -3,64 +3,20 @@ real sandboxed kernels (quick profile; skipped when MNIST cannot be found, which
 
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
 import pytest
 
-from conftest import ASSIGNMENT, EXAMPLES, REPO, SOLUTIONS, by_id
+from conftest import ASSIGNMENT, by_id, EXAMPLES, fails, PlainEvidence, SOLUTIONS
 from grader.catalogue.gridsearch import (LEADERBOARD_METRIC, LEADERBOARD_MODEL, parse_report,
                                          qb_grid_is_large_enough, qc_random_search_settings, qd_scikit_learn_model,
                                          search_is_consistent)
-from grader.checks import CheckFailed
 from grader.course.libitmal import utils
 from grader.grade import grade_submission
 from grader.outcomes import Outcome
 
 QUESTIONS = {"gridsearch.qa", "gridsearch.qb", "gridsearch.qc", "gridsearch.qd"}
-IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-
-
-def mnist_folder() -> tuple[str | None, str]:
-    env = os.environ.get("ITMAL_MNIST_DIR")
-    folder = env or str((REPO.parent / "shared" / "data" / "mnist").resolve())
-    missing = [n for n in IDX_NAMES if not os.path.isfile(os.path.join(folder, n))]
-    if missing:
-        return None, f"MNIST not found in {folder} (set ITMAL_MNIST_DIR): missing {', '.join(missing)}"
-    return folder, ""
-
-
-MNIST_DIR, NO_MNIST = mnist_folder()
-
-
-@pytest.fixture(scope="module")
-def mnist_config(config):
-    """The quick-profile config, with MNIST found by the kernel's data folder and the grader's
-    held-out digits (both built under the session's cache, never under ~/.cache)."""
-    if MNIST_DIR is None:
-        pytest.skip(NO_MNIST)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ITMAL_MNIST_DIR", MNIST_DIR)
-        mp.setenv("ITMAL_CACHE_DIR", str(config.cache_dir))
-        yield config
-
-
-class PlainEvidence:
-    def __init__(self, **answers):
-        self.answers = answers
-
-    def answer(self, key):
-        return self.answers[key]
-
-
-def fails(fn, *args) -> CheckFailed:
-    with pytest.raises(CheckFailed) as info:
-        fn(*args)
-    return info.value
-
-
 def fitted_search(var: str, report: str, search, text: str) -> dict:
     """The plain answers the grader fetches about a fitted search."""
     return {f"repr({var})": repr(search), f"{var}.scoring": search.scoring,

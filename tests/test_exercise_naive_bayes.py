@@ -5,64 +5,17 @@ when MNIST cannot be found ($ITMAL_MNIST_DIR, else <repo>/../shared/data/mnist).
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
-import pytest
 
-from conftest import ASSIGNMENT, EXAMPLES, REPO, SOLUTIONS, by_id, replace_cells
+from conftest import ASSIGNMENT, by_id, EXAMPLES, fails, PlainEvidence, replace_cells, SOLUTIONS
 from grader.catalogue.common import dict_keys_from_repr, require_at_least
 from grader.catalogue.naive_bayes import (MISMATCH, metrics_follow_from_predictions, models_are_the_asked_for_kinds,
                                           recompute_metrics)
-from grader.checks import CheckFailed
 from grader.grade import grade_submission
 from grader.outcomes import Outcome
 
 QUESTIONS = {"naive_bayes.qa", "naive_bayes.qb"}
-IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-
-
-def mnist_folder() -> tuple[str | None, str]:
-    env = os.environ.get("ITMAL_MNIST_DIR")
-    folder = env or str((REPO.parent / "shared" / "data" / "mnist").resolve())
-    missing = [n for n in IDX_NAMES if not os.path.isfile(os.path.join(folder, n))]
-    if missing:
-        return None, f"MNIST not found in {folder} (set ITMAL_MNIST_DIR): missing {', '.join(missing)}"
-    return folder, ""
-
-
-MNIST_DIR, NO_MNIST = mnist_folder()
-
-
-@pytest.fixture(scope="module")
-def mnist_config(config):
-    """The quick-profile config, with MNIST found by the kernel's data folder and the grader's
-    held-out digits (both built under the session's cache, never under ~/.cache)."""
-    if MNIST_DIR is None:
-        pytest.skip(NO_MNIST)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ITMAL_MNIST_DIR", MNIST_DIR)
-        mp.setenv("ITMAL_CACHE_DIR", str(config.cache_dir))
-        yield config
-
-
-class PlainEvidence:
-    """Answers as the grader would have fetched them, without a kernel."""
-
-    def __init__(self, **answers):
-        self.answers = answers
-
-    def answer(self, key):
-        return self.answers[key]
-
-
-def fails(fn, *args) -> CheckFailed:
-    with pytest.raises(CheckFailed) as info:
-        fn(*args)
-    return info.value
-
-
 def predictions(seed: int = 0, n: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     y_test = rng.integers(0, 10, n).astype(np.uint8)

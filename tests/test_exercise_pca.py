@@ -6,63 +6,16 @@ Checks on plain data (real PCAs fitted here) first; then end to end with real sa
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from conftest import ASSIGNMENT, EXAMPLES, REPO, SOLUTIONS, by_id
+from conftest import ASSIGNMENT, by_id, EXAMPLES, fails, PlainEvidence, SOLUTIONS
 from grader.catalogue.pca import (ROWS, component_count_check, components_for_variance, denoising_helps,
                                   fitted_on_training_data)
-from grader.checks import CheckFailed
 from grader.grade import grade_submission
 from grader.outcomes import Outcome
 
 QUESTIONS = {"pca.qa", "pca.qb", "pca.qc"}
-IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-
-
-def mnist_folder() -> tuple[str | None, str]:
-    env = os.environ.get("ITMAL_MNIST_DIR")
-    folder = env or str((REPO.parent / "shared" / "data" / "mnist").resolve())
-    missing = [n for n in IDX_NAMES if not os.path.isfile(os.path.join(folder, n))]
-    if missing:
-        return None, f"MNIST not found in {folder} (set ITMAL_MNIST_DIR): missing {', '.join(missing)}"
-    return folder, ""
-
-
-MNIST_DIR, NO_MNIST = mnist_folder()
-
-
-@pytest.fixture(scope="module")
-def mnist_config(config):
-    """The quick-profile config, with MNIST found by the kernel's data folder (built under the
-    session's cache, never under ~/.cache)."""
-    if MNIST_DIR is None:
-        pytest.skip(NO_MNIST)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ITMAL_MNIST_DIR", MNIST_DIR)
-        mp.setenv("ITMAL_CACHE_DIR", str(config.cache_dir))
-        yield config
-
-
-class PlainEvidence:
-    def __init__(self, **answers):
-        self.answers = answers
-
-    def answer(self, key):
-        return self.answers[key]
-
-    def reference(self, key):
-        return self.answers[f"reference {key}"]
-
-
-def fails(fn, *args) -> CheckFailed:
-    with pytest.raises(CheckFailed) as info:
-        fn(*args)
-    return info.value
-
-
 @pytest.fixture(scope="module")
 def digits():
     """Digit-like data without MNIST: scikit-learn's 8x8 digits scaled to 0..1, split 75/25."""
