@@ -7,14 +7,13 @@ when the data cannot be found ($ITMAL_MNIST_DIR, else ../shared/data/mnist besid
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ASSIGNMENT, REPO, SOLUTIONS, TEST_LIMITS, by_id
+from conftest import ASSIGNMENT, SOLUTIONS, TEST_LIMITS, by_id, mnist_folder
 from grader.catalogue.mlp_mnist import (HELD_OUT_SIZE, MARGIN, REPORT_TOLERANCE, held_out_accuracy_check,
                                         held_out_digits, inputs_scaled, on_held_out, reported_accuracy_matches)
 from grader.checks import CheckFailed
@@ -24,21 +23,8 @@ from grader.score import Evidence
 from test_exercise_mlp_moon import Gradings, patch_cell, selected_jobs, write_sample
 
 QUESTIONS = {"mlp_mnist.qa", "mlp_mnist.qb"}
-IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-
-
-def _find_mnist() -> tuple[Path | None, str]:
-    env = os.environ.get("ITMAL_MNIST_DIR")
-    folder = Path(env) if env else (REPO.parent / "shared" / "data" / "mnist").resolve()
-    where = f"$ITMAL_MNIST_DIR={env}" if env else f"{folder} ($ITMAL_MNIST_DIR unset)"
-    missing = [n for n in IDX_FILES if not (folder / n).is_file()]
-    if missing:
-        return None, f"MNIST not found in {where}: missing {', '.join(missing)}"
-    return folder, ""
-
-
-MNIST_DIR, NO_MNIST = _find_mnist()
+_found, NO_MNIST = mnist_folder()
+MNIST_DIR = Path(_found) if _found else None
 needs_mnist = pytest.mark.skipif(MNIST_DIR is None, reason=NO_MNIST or "MNIST not found")
 
 

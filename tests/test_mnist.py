@@ -11,7 +11,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -20,7 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from conftest import REPO, TEST_LIMITS
+from conftest import TEST_LIMITS, mnist_folder
 from grader import mnist as grader_mnist
 from grader.course.libitmal import dataloaders_v2
 from grader.course.libitmal import mnist
@@ -31,17 +30,8 @@ _ENV = ("ITMAL_MNIST_DIR", "ITMAL_CACHE_DIR", "XDG_CACHE_HOME", "KERAS_HOME", "S
         "ITMAL_MNIST_BASE_URL")
 
 
-def _data_dir() -> tuple[Path | None, str]:
-    env = os.environ.get("ITMAL_MNIST_DIR")
-    folder = Path(env) if env else (REPO.parent / "shared" / "data" / "mnist").resolve()
-    where = f"$ITMAL_MNIST_DIR={env}" if env else f"{folder} ($ITMAL_MNIST_DIR unset)"
-    missing = [n for n in IDX_NAMES if not (folder / n).is_file()]
-    if missing:
-        return None, f"MNIST IDX files not found in {where}: missing {', '.join(missing)}"
-    return folder, ""
-
-
-DATA, WHY = _data_dir()
+_found, WHY = mnist_folder()
+DATA = Path(_found) if _found else None
 needs_mnist = pytest.mark.skipif(DATA is None, reason=WHY or "MNIST not found")
 
 
