@@ -9,11 +9,9 @@ run once, in this process, before any worker starts; workers find them in the ca
 
 from __future__ import annotations
 
-import json
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -29,6 +27,7 @@ from .progress import BatchProgress
 from .report import read_grading, write_submission_outputs
 from .score import missing_exercise
 from .submissions import Submission, discover, fingerprint
+from .worker import forked_main
 
 
 @dataclass
@@ -55,41 +54,52 @@ def _worker_failed(sub: Submission, why: str, config: GradingConfig) -> Submissi
     return SubmissionResult(name=sub.name, questions=questions, sandbox=config.sandbox.describe(), notes=[why])
 
 
+def _forkserver():
+    """Workers are forked from a server that has imported the grader once (about a second of
+    imports per submission saved); each still gets a fresh process of its own."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["grader.worker"])
+    return ctx
+
+
 class _Workers:
     """Runs worker processes; on interrupt, kills every running one (and its kernels)."""
 
     def __init__(self):
-        self.running: set[subprocess.Popen] = set()
+        self.running: set = set()
         self.lock = threading.Lock()
         self.stopping = False
+        self.ctx = _forkserver()
 
     def run(self, job: dict, timeout: float) -> tuple[int | None, str]:
         if self.stopping:
             return None, "the batch was interrupted"
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump(job, f)
+        fd, log = tempfile.mkstemp(prefix="itmal-worker-", suffix=".log")
+        os.close(fd)
         try:
-            proc = subprocess.Popen([sys.executable, "-m", "grader.worker", f.name], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE, start_new_session=True)
+            proc = self.ctx.Process(target=forked_main, args=({**job, "env": dict(os.environ)}, log), daemon=False)
+            proc.start()
             with self.lock:
                 self.running.add(proc)
                 if self.stopping:
                     self.kill(proc)
             try:
-                _, err = proc.communicate(timeout=timeout)
-                return proc.returncode, err.decode(errors="replace")[-2000:]
-            except subprocess.TimeoutExpired:
-                self.kill(proc)
-                proc.communicate()
-                return None, f"grading took longer than {timeout:.0f} s"
+                proc.join(timeout)
+                if proc.exitcode is None:
+                    self.kill(proc)
+                    proc.join()
+                    return None, f"grading took longer than {timeout:.0f} s"
+                if proc.exitcode != 0:
+                    self.kill(proc)  # a worker that died leaves no kernel of its session behind
+                return proc.exitcode, _tail(log)
             finally:
                 with self.lock:
                     self.running.discard(proc)
         finally:
-            os.unlink(f.name)
+            os.unlink(log)
 
     @staticmethod
-    def kill(proc: subprocess.Popen) -> None:
+    def kill(proc) -> None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -100,6 +110,20 @@ class _Workers:
             self.stopping = True
             for proc in list(self.running):
                 self.kill(proc)
+
+
+def _why_worker_failed(code: int | None, err: str) -> str:
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        return f"its worker process was killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+    lines = err.strip().splitlines()
+    return lines[-1] if lines else f"its worker process exited with status {code}"
+
+
+def _tail(path: str, size: int = 2000) -> str:
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - size))
+        return f.read().decode(errors="replace")
 
 
 def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: int, force: bool = False,
@@ -134,7 +158,7 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
                 code, err = future.result()
                 saved = read_grading(out / sub.name)
                 if code != 0 or saved is None:
-                    why = err.strip().splitlines()[-1] if err.strip() else f"worker exit status {code}"
+                    why = _why_worker_failed(code, err)
                     result = _worker_failed(sub, why, config)
                     write_submission_outputs(result, out / sub.name, {"submission": sub_fp, "config": config_fp,
                                                                       "seconds": 0})
@@ -159,8 +183,16 @@ def _grade_one(workers: _Workers, job: dict, timeout: float, progress: BatchProg
 
 
 def _prime_references(config: GradingConfig, report: BatchReport) -> None:
-    """Run (or load) every reference solution once, before the workers need it."""
+    """Run (or load) every reference solution once, before the workers need it. Exercises
+    whose data the grader lacks are skipped: their questions are a grader error anyway, and
+    their references would only fail, again and again."""
+    available = dict(config.kernel_options().data)
     for exercise in config.catalogue().values():
+        lacking = sorted(set(exercise.data) - set(available))
+        if lacking:
+            report.notes.append(f"{exercise.name}: not graded, the grader has no copy of {', '.join(lacking)} "
+                                "(set ITMAL_MNIST_DIR; see the README)")
+            continue
         try:
             reference_answers(exercise, config)
         except Exception as exc:

@@ -1,16 +1,20 @@
-"""One submission, graded in a process of its own (`python -m grader.worker JOB.json`).
+"""One submission, graded in a process of its own.
 
-The batch runs one worker per submission, so a crash, hang or memory blow-up in grading one
-submission cannot touch another's result. The job file is plain JSON: the configuration,
-the submission, where to write, and the fingerprints to record.
+The batch runs one worker process per submission, so a crash, hang or memory blow-up in
+grading one submission cannot touch another's result. Locally the process is forked from a
+server that has already imported the grader (`batch.py`), which saves each submission a
+second of imports; `python -m grader.worker JOB.json` runs the same job from a shell. The job
+is plain JSON: the configuration, the submission, where to write, the fingerprints to record.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from .grade import GradingConfig, grade_submission
@@ -26,7 +30,8 @@ def rejected(name: str, why: str, config: GradingConfig) -> SubmissionResult:
     return SubmissionResult(name=name, questions=questions, sandbox=config.sandbox.describe(), notes=[why])
 
 
-def run_job(job: dict) -> None:
+def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
+    """Grade the job's submission; return the result and the metadata to record beside it."""
     config = GradingConfig.from_dict(job["config"])
     sub = Submission(job["name"], Path(job["source"]))
     started = time.monotonic()
@@ -40,8 +45,32 @@ def run_job(job: dict) -> None:
             only = set(config.catalogue()) if sub.kind == "notebook" else None
             result = grade_submission(path, config, only=only)
     result.name = sub.name
-    meta = {**job["meta"], "seconds": round(time.monotonic() - started, 2)}
+    return result, {**job["meta"], "seconds": round(time.monotonic() - started, 2)}
+
+
+def run_job(job: dict) -> None:
+    result, meta = grade_job(job)
     write_submission_outputs(result, Path(job["out"]), meta)
+
+
+def forked_main(job: dict, log: str) -> None:
+    """Entry point of a worker forked by the batch: a session of its own (so the batch can
+    kill it with its kernels), the batch's environment, output to `log`, exit status = outcome."""
+    os.setsid()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.environ.clear()
+    os.environ.update(job.get("env", {}))
+    try:
+        run_job(job)
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # skip the forked interpreter's cleanup: nothing of it is ours to tear down
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from rich.console import Console
 
 from conftest import REPO, SOLUTIONS, read, replace_cells
 from grader.batch import grade_batch
+from grader.outcomes import Outcome
 from grader.progress import BatchProgress
 
 SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
@@ -187,3 +188,73 @@ def test_manual_points_are_merged_without_executing_again(config, tmp_path):
     assert "Ridge and Lasso are swapped." in (out / "group0" / "feedback.html").read_text()
     doc = json.loads((out / "group0" / "results.json").read_text())
     assert doc["score"] == pytest.approx(before - 1)
+
+
+def forkserver_children() -> list[int]:
+    from multiprocessing import forkserver
+    server = forkserver._forkserver._forkserver_pid
+    if server is None:
+        return []
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == server:  # field 4 of stat: the parent's pid
+            children.append(int(stat.parent.name))
+    return children
+
+
+def test_a_killed_worker_costs_only_its_own_submission(config, tmp_path):
+    """A worker that dies (the kernel OOM-killer's choice, say) takes no other submission
+    with it: its own result says the grader failed and is not final, so a re-run grades it."""
+    subs = small_batch(tmp_path / "in")[:3]
+    slow = read(SOLUTIONS / "regularizers.ipynb")
+    write_nb(subs[1] / "regularizers.ipynb", replace_cells(slow, "regularizers.qa",
+                                                           "import time\ntime.sleep(60)\n" + OMEGA_WITH_BIAS))
+    out = tmp_path / "out"
+    import threading
+    box = {}
+    runner = threading.Thread(target=lambda: box.update(report=grade_batch(subs, out, config, jobs=1,
+                                                                           progress=quiet_progress(3))))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while not (out / "group0" / "grading.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(4)  # group1's worker is now asleep in its kernel
+    victims = forkserver_children()
+    assert len(victims) == 1
+    os.kill(victims[0], signal.SIGKILL)
+    runner.join(timeout=240)
+    report = box["report"]
+    assert report.failed == ["group1"]
+    book = gradebook(out)
+    assert float(book["group0"]["regularizers.qa"]) == 3 and float(book["group2"]["regularizers.qa"]) == 3
+    failed = json.loads((out / "group1" / "grading.json").read_text())["result"]
+    assert failed["final"] is False
+    assert "killed by SIGKILL" in (out / "group1" / "results.json").read_text()
+
+
+def test_without_mnist_the_mnist_exercises_are_a_grader_error_and_their_references_never_run(config, tmp_path,
+                                                                                              monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("ITMAL_MNIST_DIR", "ITMAL_CACHE_DIR", "XDG_CACHE_HOME", "KERAS_HOME", "SCIKIT_LEARN_DATA"):
+        monkeypatch.delenv(var, raising=False)
+    from dataclasses import replace
+    bare = replace(config, cache_dir=tmp_path / "cache")
+    sub = tmp_path / "in" / "group0"
+    write_nb(sub / "perceptron.ipynb", read(SOLUTIONS / "perceptron.ipynb"))
+    write_nb(sub / "pca.ipynb", read(SOLUTIONS / "pca.ipynb"))
+    report = grade_batch([sub], tmp_path / "out", bare, jobs=1, progress=quiet_progress(1))
+    lacking = sorted(n.split(":")[0] for n in report.notes if "no copy of mnist" in n)
+    assert lacking == ["gridsearch", "mlp_mnist", "naive_bayes", "pca"]
+    assert not list((tmp_path / "cache" / "reference").glob("pca-*"))  # never run, so never cached
+    result = report.results[0]
+    assert not result.final
+    by_id = {q.id: q for q in result.questions}
+    assert by_id["perceptron.qa"].outcome is Outcome.PASSED
+    assert by_id["pca.qa"].outcome is Outcome.GRADER_ERROR
+    assert "this is not the student's fault" in by_id["pca.qa"].checks[0].message
