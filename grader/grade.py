@@ -35,6 +35,9 @@ class GradingConfig:
     hidden_dir: Path | None = None
     cache_dir: Path = field(default_factory=ref_cache.default_cache_dir)
     profile: str = "full"  # "quick": subsets and fewer epochs (self-checks, tests); "full": the course's
+    # A file of reference answers (reference.write_store): used instead of running solutions,
+    # where the reference was run elsewhere (a Dask worker, a Gradescope container).
+    references: Path | None = None
 
     def catalogue(self) -> dict[str, Exercise]:
         return exercises(self.hidden_dir)
@@ -43,18 +46,20 @@ class GradingConfig:
         """Plain data, to hand the configuration to a worker process."""
         return {"sandbox": [self.sandbox.enabled, self.sandbox.reason], "limits": asdict(self.limits),
                 "solutions_dir": _str(self.solutions_dir), "hidden_dir": _str(self.hidden_dir),
-                "cache_dir": str(self.cache_dir), "profile": self.profile}
+                "cache_dir": str(self.cache_dir), "profile": self.profile, "references": _str(self.references)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "GradingConfig":
         return cls(sandbox=SandboxMode(*d["sandbox"]), limits=Limits(**d["limits"]),
                    solutions_dir=_path(d["solutions_dir"]), hidden_dir=_path(d["hidden_dir"]),
-                   cache_dir=Path(d["cache_dir"]), profile=d["profile"])
+                   cache_dir=Path(d["cache_dir"]), profile=d["profile"], references=_path(d.get("references")))
 
     def fingerprint(self) -> str:
         """Changes whenever a result graded under this configuration could differ."""
         h = hashlib.sha256(json.dumps({"profile": self.profile, "version": __version__,
                                        "sandbox": self.sandbox.enabled}, sort_keys=True).encode())
+        if self.references is not None and self.references.is_file():
+            h.update(self.references.read_bytes())
         for folder in (self.hidden_dir, self.solutions_dir):
             if folder is not None and folder.is_dir():
                 for f in sorted(folder.rglob("*")):
@@ -112,7 +117,13 @@ def _plan_description(plan: FetchPlan) -> list:
 
 
 def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, dict[str, Answer]] | None:
-    """The reference solution's answers for `exercise`, from cache or by running it once."""
+    """The reference solution's answers for `exercise`: from the configured store, else from
+    the cache or by running the solution once."""
+    if config.references is not None:
+        stored = ref_cache.read_store(config.references)
+        if exercise.name not in stored:
+            raise RuntimeError(f"{config.references.name} holds no reference answers for {exercise.name}")
+        return stored[exercise.name]
     if config.solutions_dir is None:
         return None
     solution = config.solutions_dir / exercise.notebook

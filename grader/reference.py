@@ -7,6 +7,7 @@ numeric libraries. Only plain data is cached (JSON), never objects.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -67,4 +68,28 @@ def load(cache_file: Path) -> dict[str, dict[str, Answer]] | None:
 
 def store(cache_file: Path, answers: dict[str, dict[str, Answer]]) -> None:
     """Write atomically: a crash mid-write never leaves a half cache behind."""
-    write_text_atomic(cache_file, json.dumps({q: {k: a.to_dict() for k, a in qa.items()} for q, qa in answers.items()}))
+    write_text_atomic(cache_file, json.dumps(to_plain(answers)))
+
+
+# A store: the reference answers of several exercises in one JSON file, for graders that must
+# not run (or do not have) the solutions: {exercise: {question: {key: answer}}}, plain data.
+
+def to_plain(answers: dict[str, dict[str, Answer]]) -> dict:
+    return {q: {k: a.to_dict() for k, a in qa.items()} for q, qa in answers.items()}
+
+
+def write_store(path: Path, by_exercise: dict[str, dict[str, dict[str, Answer]]]) -> None:
+    write_text_atomic(path, json.dumps({name: to_plain(answers) for name, answers in by_exercise.items()},
+                                       sort_keys=True))
+
+
+def read_store(path: Path) -> dict[str, dict[str, dict[str, Answer]]]:
+    path = Path(path)
+    return _read_store(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)  # read once per grader process, not once per exercise
+def _read_store(path: str, mtime_ns: int) -> dict[str, dict[str, dict[str, Answer]]]:
+    data = json.loads(Path(path).read_text())
+    return {name: {q: {k: Answer.from_dict(a) for k, a in qa.items()} for q, qa in answers.items()}
+            for name, answers in data.items()}
