@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .files import write_text_atomic
 from .gradebook import apply_manual, gradebook_csv, leaderboard_csv, manual_csv, read_manual
+from . import reference as reference_store
 from .grade import GradingConfig, reference_answers
 from .html import summary_page
 from .outcomes import Outcome, SubmissionResult
@@ -126,67 +127,89 @@ def _tail(path: str, size: int = 2000) -> str:
         return f.read().decode(errors="replace")
 
 
+class _LocalRunner:
+    """Grades jobs on this machine, `jobs` at a time, each in a worker process of its own;
+    yields (job, saved-or-None, why) as workers finish."""
+
+    def __init__(self, jobs: int):
+        self.workers = _Workers()
+        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+
+    def grade(self, jobs: list[tuple[dict, Submission]], timeout: float, started):
+        def one(job):
+            started(job["name"])
+            return self.workers.run(job, timeout)
+
+        futures = {self.pool.submit(one, job): job for job, _ in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            code, err = future.result()
+            saved = read_grading(Path(job["out"])) if code == 0 else None
+            yield job, saved, "" if saved else _why_worker_failed(code, err)
+
+    def close(self) -> None:
+        """Nothing new starts, running workers die; finished results stay."""
+        self.workers.kill_all()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: int, force: bool = False,
-                manual: Path | None = None, progress: BatchProgress | None = None) -> BatchReport:
+                manual: Path | None = None, progress: BatchProgress | None = None,
+                cluster: str | None = None) -> BatchReport:
+    """Grade every submission not yet graded under this configuration; locally with `jobs`
+    workers, or on the Dask cluster at address `cluster`."""
     report = BatchReport()
     subs, report.notes = discover(paths)
     config_fp = config.fingerprint()
-    todo: list[tuple[Submission, str]] = []
+    todo: list[tuple[dict, Submission]] = []
     for sub in subs:
         sub_fp = fingerprint(sub.source)
         if not force and _up_to_date(out / sub.name, sub_fp, config_fp):
             report.skipped.append(sub.name)
-        else:
-            todo.append((sub, sub_fp))
-    if todo:
-        _prime_references(config, report)
+            continue
+        job = {"config": config.to_dict(), "name": sub.name, "source": str(sub.source.resolve()),
+               "out": str((out / sub.name).resolve()), "meta": {"submission": sub_fp, "config": config_fp}}
+        todo.append((job, sub))
+    references = _prime_references(config, report) if todo else {}
     progress = progress or BatchProgress(total=len(todo), skipped=len(report.skipped))
-    workers = _Workers()
     # A worker may take its notebooks' time limits, plus starting up and the reference check.
     timeout = config.limits.notebook_timeout * max(1, len(config.catalogue())) + 120
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    if cluster is not None:
+        from .cluster import ClusterRunner  # Dask only when asked for
+
+        runner = ClusterRunner(cluster, config, references)
+    else:
+        runner = _LocalRunner(jobs)
+    subs_by_name = {sub.name: sub for _, sub in todo}
     try:
         with progress:
-            futures = {}
-            for sub, sub_fp in todo:
-                job = {"config": config.to_dict(), "name": sub.name, "source": str(sub.source.resolve()),
-                       "out": str((out / sub.name).resolve()),
-                       "meta": {"submission": sub_fp, "config": config_fp}}
-                futures[pool.submit(_grade_one, workers, job, timeout, progress)] = (sub, sub_fp)
-            for future in as_completed(futures):
-                sub, sub_fp = futures[future]
-                code, err = future.result()
-                saved = read_grading(out / sub.name)
-                if code != 0 or saved is None:
-                    why = _why_worker_failed(code, err)
-                    result = _worker_failed(sub, why, config)
-                    write_submission_outputs(result, out / sub.name, {"submission": sub_fp, "config": config_fp,
-                                                                      "seconds": 0})
-                    report.failed.append(sub.name)
+            for job, saved, why in runner.grade(todo, timeout, progress.started):
+                name = job["name"]
+                if saved is None:
+                    result = _worker_failed(subs_by_name[name], why, config)
+                    write_submission_outputs(result, out / name, {**job["meta"], "seconds": 0})
+                    report.failed.append(name)
                 else:
-                    result = saved[0]
-                report.graded.append(sub.name)
-                progress.done(sub.name, result)
+                    result, meta = saved
+                    if cluster is not None:  # the coordinator writes what the cluster sends back
+                        write_submission_outputs(result, out / name, meta)
+                report.graded.append(name)
+                progress.done(name, result)
     except KeyboardInterrupt:
-        # Stop at once: nothing new starts, running workers die; finished results stay.
-        workers.kill_all()
-        pool.shutdown(wait=False, cancel_futures=True)
+        runner.close()
         raise
-    pool.shutdown()
+    runner.close()
     _write_batch_outputs(out, [s.name for s in subs], manual, report)
     return report
 
 
-def _grade_one(workers: _Workers, job: dict, timeout: float, progress: BatchProgress):
-    progress.started(job["name"])
-    return workers.run(job, timeout)
-
-
-def _prime_references(config: GradingConfig, report: BatchReport) -> None:
-    """Run (or load) every reference solution once, before the workers need it. Exercises
+def _prime_references(config: GradingConfig, report: BatchReport) -> dict:
+    """Run (or load) every reference solution once, before the workers need it; return their
+    answers as plain data (what a cluster's workers get instead of the solutions). Exercises
     whose data the grader lacks are skipped: their questions are a grader error anyway, and
     their references would only fail, again and again."""
     available = dict(config.kernel_options().data)
+    answers = {}
     for exercise in config.catalogue().values():
         lacking = sorted(set(exercise.data) - set(available))
         if lacking:
@@ -194,9 +217,13 @@ def _prime_references(config: GradingConfig, report: BatchReport) -> None:
                                 "(set ITMAL_MNIST_DIR; see the README)")
             continue
         try:
-            reference_answers(exercise, config)
+            found = reference_answers(exercise, config)
         except Exception as exc:
             report.notes.append(f"{exercise.name}: the reference run failed: {exc}")
+            continue
+        if found is not None:
+            answers[exercise.name] = reference_store.to_plain(found)
+    return answers
 
 
 def _write_batch_outputs(out: Path, names: list[str], manual: Path | None, report: BatchReport) -> None:

@@ -27,6 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--out", type=Path, required=True,
                    help="output folder: gradebook.csv, summary.html, ..., <submission>/results.json")
     g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    g.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="grade on the workers of a running dask.distributed cluster (e.g. tcp://host:8786) "
+                        "instead of --jobs local workers; outputs are written here as in a local run")
     g.add_argument("--force", action="store_true", help="re-grade submissions already graded and unchanged")
     g.add_argument("--manual", type=Path, default=None, metavar="CSV",
                    help="merge the instructor's points for text answers (the filled-in manual.csv); "
@@ -68,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[bold red]error:[/] no such file or folder: {path}")
             status = 2
     try:
-        report = grade_batch(args.paths, args.out, config, jobs=args.jobs, force=args.force, manual=args.manual)
-    except ManualSheetError as exc:
+        report = grade_batch(args.paths, args.out, config, jobs=args.jobs, force=args.force, manual=args.manual,
+                             cluster=args.cluster)
+    except (ManualSheetError, ConnectionError) as exc:  # ConnectionError: the --cluster is unreachable
         console.print(f"[bold red]error:[/] {exc}")
         return 2
     except KeyboardInterrupt:
