@@ -44,6 +44,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="full: the course's data sizes and epochs (default); quick: subsets, for fast checks")
     g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
+    # export-gradescope: the autograder zip for Gradescope (grader/gradescope.py)
+    e = sub.add_parser("export-gradescope", help="write the Gradescope autograder zip (setup.sh, run_autograder, "
+                                                 "hidden checks, the reference answers; never the solutions)")
+    e.add_argument("--out", type=Path, required=True, metavar="ZIP")
+    e.add_argument("--solutions", type=Path, default=None,
+                   help="reference solutions, run here once (default: $ITMAL_SOLUTIONS or the checkout's)")
+    e.add_argument("--hidden-checks", type=Path, default=None, help="folder of the instructor's hidden checks")
+    e.add_argument("--exercises", default=None, help="comma-separated exercises to grade (default: all)")
+    e.add_argument("--profile", choices=("quick", "full"), default="full")
+    e.add_argument("--require-sandbox", action="store_true",
+                   help="the autograder fails instead of grading unsandboxed where bubblewrap cannot run")
+    e.add_argument("--no-sandbox", action="store_true", help="run the reference solutions here without bubblewrap")
+    e.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
+    e.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
     return p
 
 
@@ -53,6 +67,10 @@ SHOW_TABLES_UP_TO = 5  # submissions; a bigger batch gets the progress lines and
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False)
+    if args.command == "export-gradescope":
+        from .gradescope import export_command
+
+        return export_command(args, console)
     try:
         sandbox = choose(require=args.require_sandbox, disable=args.no_sandbox)
     except SandboxUnavailable as exc:
