@@ -56,9 +56,9 @@ def autograder_root(tmp: Path, bundle: Path) -> Path:
     return root
 
 
-def run_autograder(root: Path, cache_dir: Path) -> tuple[subprocess.CompletedProcess, dict | None]:
+def run_autograder(root: Path, cache_dir: Path, **env_extra: str) -> tuple[subprocess.CompletedProcess, dict | None]:
     env = {**os.environ, "ITMAL_AUTOGRADER_ROOT": str(root), "ITMAL_AUTOGRADER_PYTHON": sys.executable,
-           "ITMAL_CACHE_DIR": str(cache_dir)}
+           "ITMAL_CACHE_DIR": str(cache_dir), **env_extra}
     done = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True,
                           timeout=300)
     results = root / "results" / "results.json"
@@ -200,3 +200,23 @@ def test_export_refuses_notebooks_and_unknown_exercises(config, tmp_path):
     with pytest.raises(ExportError, match="unknown exercises: nope"):
         export(tmp_path / "a.zip", config, exercises=["nope"])
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_without_bubblewrap_it_grades_unsandboxed_and_says_so_unless_the_sandbox_is_required(bundle, tmp_path,
+                                                                                              cache_dir):
+    no_bwrap = tmp_path / "bin"  # a PATH on which bwrap cannot be found
+    no_bwrap.mkdir()
+    (no_bwrap / "bash").symlink_to(shutil.which("bash"))
+    root = autograder_root(tmp_path, bundle)
+    shutil.copy(SOLUTIONS / "perceptron.ipynb", root / "submission")
+    done, document = run_autograder(root, cache_dir, PATH=str(no_bwrap))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert document["score"] == pytest.approx(points_of("perceptron"))
+    assert "NOT SANDBOXED" in document["output"] and "NOT SANDBOXED" in done.stdout
+
+    manifest = root / "source" / "autograder.json"  # as exported with --require-sandbox
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "require_sandbox": True}))
+    (root / "results" / "results.json").unlink()
+    done, document = run_autograder(root, cache_dir, PATH=str(no_bwrap))
+    assert done.returncode == 1 and document is None
+    assert "--require-sandbox" in done.stdout
