@@ -50,6 +50,11 @@ def warm(prepare, fn, repeat: int) -> list[float]:
         return [timed(lambda: fn(Path(tmp))) for _ in range(repeat)]
 
 
+def first_load_fn(idx_dir: Path, split: str):
+    """fn(cache_dir): parse the IDX files of `split` and write the .npy cache."""
+    return lambda cache: mnist.save_cache(cache, split, *mnist.load_arrays(idx_dir, split))
+
+
 def machine() -> str:
     model = "unknown"
     try:
@@ -75,7 +80,7 @@ def main() -> None:
     n = args.repeat
 
     def first_load(split):
-        return lambda cache: mnist.save_cache(cache, split, *mnist.load_arrays(idx_dir, split))
+        return first_load_fn(idx_dir, split)
 
     def grader_split(fn):
         def run(cache):
