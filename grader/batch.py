@@ -77,9 +77,12 @@ class _Workers:
             return None, "the batch was interrupted"
         fd, log = tempfile.mkstemp(prefix="itmal-worker-", suffix=".log")
         os.close(fd)
+        lifeline, keep = self.ctx.Pipe(duplex=False)  # the worker dies when `keep` closes (with us)
         try:
-            proc = self.ctx.Process(target=forked_main, args=({**job, "env": dict(os.environ)}, log), daemon=False)
+            proc = self.ctx.Process(target=forked_main, args=({**job, "env": dict(os.environ)}, log, lifeline),
+                                    daemon=False)
             proc.start()
+            lifeline.close()
             with self.lock:
                 self.running.add(proc)
                 if self.stopping:
@@ -97,6 +100,7 @@ class _Workers:
                 with self.lock:
                     self.running.discard(proc)
         finally:
+            keep.close()
             os.unlink(log)
 
     @staticmethod

@@ -30,6 +30,7 @@ from distributed.scheduler import KilledWorker
 from .grade import GradingConfig
 from .outcomes import SubmissionResult
 from .submissions import Submission
+from .worker import die_with_parent
 
 
 class ClusterUnavailable(ConnectionError):
@@ -89,7 +90,7 @@ def grade_remotely(job: dict, suffix: str, payload: bytes, hidden: dict[str, byt
         (tmp / "job.json").write_text(json.dumps(remote_job))
         proc = subprocess.Popen([sys.executable, "-m", "grader.worker", str(tmp / "job.json")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=die_with_parent)  # a lost Dask worker leaves no orphan
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -101,17 +102,6 @@ def grade_remotely(job: dict, suffix: str, payload: bytes, hidden: dict[str, byt
             lines = err.decode(errors="replace").strip().splitlines()
             return {"error": lines[-1] if lines else f"its worker process exited with status {proc.returncode}"}
         return json.loads(saved.read_text())
-
-
-def _die_with_parent() -> None:
-    """In the grading child: die when the Dask worker dies (a lost worker's task is re-run
-    elsewhere; an orphan would only burn a core). Linux's prctl(PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 class ClusterRunner:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -53,10 +55,14 @@ def run_job(job: dict) -> None:
     write_submission_outputs(result, Path(job["out"]), meta)
 
 
-def forked_main(job: dict, log: str) -> None:
+def forked_main(job: dict, log: str, lifeline) -> None:
     """Entry point of a worker forked by the batch: a session of its own (so the batch can
-    kill it with its kernels), the batch's environment, output to `log`, exit status = outcome."""
+    kill it with its kernels), the batch's environment, output to `log`, exit status = outcome.
+    `lifeline` is a pipe whose other end the batch holds: when the batch ends, even by
+    SIGKILL, the pipe closes and the worker kills itself rather than grade on as an orphan
+    (its sandboxed kernels die with it: bubblewrap's --die-with-parent)."""
     os.setsid()
+    threading.Thread(target=_die_when_closed, args=(lifeline,), daemon=True).start()
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
@@ -71,6 +77,28 @@ def forked_main(job: dict, log: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # skip the forked interpreter's cleanup: nothing of it is ours to tear down
+
+
+def _die_when_closed(lifeline) -> None:
+    try:
+        lifeline.recv()
+    except (EOFError, OSError):
+        pass
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when its parent dies (Linux prctl PR_SET_PDEATHSIG; a no-op where
+    prctl is missing). For a child of a Dask worker: a lost worker leaves no orphan grading on."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -130,33 +130,65 @@ def small_batch(root: Path) -> list[Path]:
     for i in range(4):
         d = root / f"group{i}"
         nb = read(SOLUTIONS / "regularizers.ipynb")
-        if i % 2:
-            nb = replace_cells(nb, "regularizers.qa", OMEGA_WITH_BIAS, which=0)
+        if i % 2:  # group1 also takes its time: an interrupted batch is still grading it
+            nb = replace_cells(nb, "regularizers.qa", "import time\ntime.sleep(6)\n" * (i == 1) + OMEGA_WITH_BIAS,
+                               which=0)
         write_nb(d / "regularizers.ipynb", nb)
         subs.append(d)
     return subs
 
 
-def test_an_interrupted_batch_resumes_without_regrading_and_ends_like_an_uninterrupted_one(config, tmp_path, cache_dir):
-    subs = [str(p) for p in small_batch(tmp_path / "in")]
-    env = {**os.environ, "ITMAL_CACHE_DIR": str(cache_dir)}
-    common = ["--profile", "quick", "--jobs", "1", "--hidden-checks", str(REPO / "hidden" / "journal2")]
-    whole = tmp_path / "whole"
-    first = run_cli([*subs, "--out", str(whole), *common], env)
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, cache_dir):
+    """A small batch, its CLI arguments and environment, and its outputs from a run left alone."""
+    root = tmp_path_factory.mktemp("resume")
+    subs = [str(p) for p in small_batch(root / "in")]
+    env = {**os.environ, "ITMAL_CACHE_DIR": str(cache_dir), "ITMAL_TEST_BATCH": os.urandom(8).hex()}
+    args = [*subs, "--profile", "quick", "--jobs", "1", "--hidden-checks", str(REPO / "hidden" / "journal2")]
+    whole = root / "whole"
+    first = run_cli([*args, "--out", str(whole)], env)
     first.communicate(timeout=300)  # read the output: a full pipe would block the grader
     assert first.returncode == 0
+    return args, env, whole
 
+
+def processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds `marker` (the batch's workers and fork server)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigkill"])
+def test_an_interrupted_batch_resumes_without_regrading_and_ends_like_an_uninterrupted_one(uninterrupted, tmp_path,
+                                                                                          how):
+    args, env, whole = uninterrupted
     out = tmp_path / "interrupted"
-    proc = run_cli([*subs, "--out", str(out), *common], env)
+    proc = run_cli([*args, "--out", str(out)], env)
     deadline = time.monotonic() + 240
     while not list(out.glob("*/grading.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+    time.sleep(1)  # the next submission's worker is now at work
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
+    else:
+        os.kill(proc.pid, signal.SIGKILL)  # the grader alone is killed (the OOM killer's way)
+    # Look before reading the grader's output: an orphan holding that pipe would make us wait
+    # until it finished grading.
+    deadline = time.monotonic() + 3  # less than grading a submission takes: an orphan would still be at it
+    while processes_with(env["ITMAL_TEST_BATCH"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with(env["ITMAL_TEST_BATCH"]) == []  # no worker grades on as an orphan
     proc.communicate(timeout=60)
     done_before = {p.parent.name for p in out.glob("*/grading.json")}
     assert 1 <= len(done_before) < 4
 
-    rerun = run_cli([*subs, "--out", str(out), *common], env)
+    rerun = run_cli([*args, "--out", str(out)], env)
     text, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, text
     assert f"skipped {len(done_before)} (unchanged)" in " ".join(text.split())
