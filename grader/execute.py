@@ -29,7 +29,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .kernel import MAX_MESSAGE_BYTES, STARTUP_CODE, GraderKernelManager
 from .plaindata import Answer, decode_answer
-from .requests import ANSWER_MIME, Request, fetch_code
+from .requests import ANSWER_MIME, Request, fetch_code, new_nonce
 from .sandbox import KernelOptions, Limits, SandboxMode
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -96,6 +96,14 @@ class _LimitedClient(NotebookClient):
         self.bytes_total = 0
         self.bytes_cell: dict[int, int] = {}
         self.truncated: set[int] = set()
+        self.error_replies: dict[int, dict] = {}  # cell index -> execute_reply content with status error
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        # The reply, not the output, says whether a cell raised: when IPython cannot format a
+        # traceback (a thread bomb has used up the memory) it sends no `error` output at all.
+        if exec_reply is not None and exec_reply.get("content", {}).get("status") == "error":
+            self.error_replies[cell_index] = exec_reply["content"]
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
@@ -278,18 +286,28 @@ class _Runner:
             bucket[request.key] = Answer("not_run", message=self.stopped_reason or "the kernel was not running")
             return
         remaining = self.deadline - time.monotonic()
+        nonce = new_nonce()
         status, payloads = await self.raw_execute(
-            fetch_code(request), timeout=max(1.0, min(self.limits.cell_timeout, remaining)))
+            fetch_code(request, nonce), timeout=max(1.0, min(self.limits.cell_timeout, remaining)))
         if status in ("timeout", "dead", "iopub_lost"):
             what = {"timeout": "took too long", "dead": "killed the kernel",
                     "iopub_lost": "sent more output than the grader accepts"}[status]
             bucket[request.key] = Answer("error", message=f"computing this answer {what}")
             await self.recover_after(f"fetching {request.key} {what}", status)
             return
-        if len(payloads) != 1:
-            bucket[request.key] = Answer("invalid", message="the kernel did not send exactly one answer")
+        # Only answers in reply to this request (raw_execute filters by its msg_id) that carry
+        # this request's nonce count: one sent earlier, by a background thread or by a cell
+        # imitating the grader, does not.
+        stamped = [p for p in payloads if type(p) is dict and p.get("nonce") == nonce]
+        if len(payloads) > len(stamped):
+            self.events.append(f"fetching {request.key}: {len(payloads) - len(stamped)} answer message(s) "
+                               "not sent by the grader's request were ignored")
+        if len(stamped) != 1:
+            bucket[request.key] = Answer("invalid", message=(
+                "the kernel did not send exactly one answer to the grader's request"
+                + (" (the notebook sent answer messages of its own)" if len(payloads) > len(stamped) else "")))
             return
-        bucket[request.key] = decode_answer(payloads[0], request.key)
+        bucket[request.key] = decode_answer(stamped[0], request.key)
 
     async def recover_after(self, why: str, status: str) -> None:
         """Make the kernel usable again: interrupt a slow request, or restart and replay."""
@@ -363,6 +381,11 @@ class _Runner:
         run.seconds = time.monotonic() - started
         run.figures = _figures(cell)
         err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        if err is None and i in self.client.error_replies:
+            reply = self.client.error_replies[i]
+            err = {"ename": reply.get("ename") or "Error", "evalue": reply.get("evalue") or
+                   "the cell raised an exception that the kernel could not even describe",
+                   "traceback": reply.get("traceback") if isinstance(reply.get("traceback"), list) else []}
         if err is not None:
             run.status = "error"
             run.ename = str(err.get("ename", ""))[:200]

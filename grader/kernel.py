@@ -61,6 +61,12 @@ def __itmal_startup(seed={SEED}):
 
     sys.meta_path.insert(0, SeedTensorFlowOnImport())
 
+    # Python threads get 4 MB stacks (not the 8 MB of RLIMIT_STACK): then a thread bomb meets
+    # the process cap (~500) before its stacks use up the memory limit, so it fails its own
+    # cell and leaves the kernel usable for the next one.
+    import threading
+    threading.stack_size(4 * 2**20)
+
 __itmal_startup()
 del __itmal_startup
 """

@@ -9,6 +9,7 @@ so a question whose tags are gone falls back to the markdown heading that names 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +39,15 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     except UnicodeDecodeError as exc:
         raise NotebookUnreadable(f"{path.name} is not UTF-8 text (byte {exc.start}); is it a notebook?") from None
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():  # duplicate cell ids: nbformat renumbers them, and says so
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises many types for malformed JSON/structure
         raise NotebookUnreadable(f"{path.name} is not a valid Jupyter notebook: {str(exc)[:300]}") from None
     try:
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # duplicate cell ids: nbformat renumbers them, and says so
+            warnings.simplefilter("ignore")
+            nbformat.validate(nb)
     except nbformat.ValidationError as exc:
         raise NotebookUnreadable(f"{path.name} does not follow the notebook format: {exc.message[:300]}") from None
     if not nb.cells:

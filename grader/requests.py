@@ -13,11 +13,13 @@ import base64
 import io
 import json
 import re
+import secrets
 from dataclasses import dataclass, field
 
 import numpy as np
 
 ANSWER_MIME = "application/vnd.itmal.answer+json"
+MAX_ARRAY_BYTES = 64 * 2**20  # as plaindata.MAX_NPY_BYTES: refused in the kernel before any copy
 
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -111,6 +113,7 @@ def __itmal_fetch(spec_json):
     from IPython.display import publish_display_data
     __itmal_spec = json.loads(spec_json)
     MAX_TEXT = 1_000_000
+    MAX_ARRAY_BYTES = %(max_array)d
 
     def decode(item):
         if "npy" in item:
@@ -136,6 +139,15 @@ def __itmal_fetch(spec_json):
         raise TypeError("not plain data")
 
     def encode(v):
+        # Text (of any str subclass) never goes through numpy: a 1 GB string would become a
+        # 4 GB unicode array before being refused.
+        if isinstance(v, (str, bytes)):
+            if len(v) > MAX_TEXT:
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": f"a text of {len(v)} characters (at most {MAX_TEXT})"}
+            if type(v) is not str:
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": f"a {type(v).__name__} object (text or numbers were expected)"}
         try:
             return {"status": "ok", "kind": "json", "value": plain(v)}
         except TypeError:
@@ -145,9 +157,15 @@ def __itmal_fetch(spec_json):
             if isinstance(v, numpy.generic):
                 return {"status": "ok", "kind": "json", "value": plain(v.item())}
             arr = numpy.asarray(v)
+            if type(arr) is not numpy.ndarray:  # asarray must give a plain array; a rigged __array__ may not
+                arr = numpy.array(arr, subok=False)
             if arr.dtype.kind not in "biuf":
                 return {"status": "unsupported", "type": type(v).__name__,
                         "message": f"an array of dtype {arr.dtype} (numbers were expected)"}
+            if arr.nbytes > MAX_ARRAY_BYTES:  # checked before any copy (broadcast views are free)
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": f"an array of {arr.size} elements ({arr.nbytes / 2**20:.0f} MB; "
+                                   f"at most {MAX_ARRAY_BYTES // 2**20} MB)"}
             buf = io.BytesIO()
             numpy.save(buf, numpy.ascontiguousarray(arr), allow_pickle=False)
             return {"status": "ok", "kind": "npy", "value": base64.b64encode(buf.getvalue()).decode("ascii")}
@@ -166,6 +184,7 @@ def __itmal_fetch(spec_json):
     else:
         answer = encode(result)
     answer["key"] = __itmal_spec["key"]
+    answer["nonce"] = __itmal_spec["nonce"]
     publish_display_data({"%(mime)s": answer})
 
 __itmal_fetch(%(spec)r)
@@ -173,7 +192,14 @@ del __itmal_fetch
 '''
 
 
-def fetch_code(request: Request) -> str:
-    """The code that computes `request` in the kernel and publishes it as plain data."""
-    spec = {"key": request.key, "expression": request.expression(), "inputs": request.inputs()}
-    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": json.dumps(spec)}
+def new_nonce() -> str:
+    """A fresh, unguessable token for one request: an answer must carry it to count."""
+    return secrets.token_hex(16)
+
+
+def fetch_code(request: Request, nonce: str = "") -> str:
+    """The code that computes `request` in the kernel and publishes it as plain data,
+    stamped with `nonce` (see `execute._Runner.fetch`: only a message in reply to this very
+    request, carrying this nonce, is taken as the answer)."""
+    spec = {"key": request.key, "nonce": nonce, "expression": request.expression(), "inputs": request.inputs()}
+    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": json.dumps(spec), "max_array": MAX_ARRAY_BYTES}

@@ -45,6 +45,9 @@ class Limits:
     processes: int = 512
     file_size: int = 512 * 2**20
     scratch_tmp: int = 512 * 2**20
+    # The kernel's home (its working directory) is a tmpfs of this size: filling it fills
+    # neither the host's disk nor its /tmp (sandboxed only).
+    scratch_home: int = 1 * 2**30
     output_per_cell: int = 2 * 2**20
     output_per_notebook: int = 20 * 2**20
     # After an interrupt, how long a cell gets to stop before the kernel is killed.
@@ -150,8 +153,13 @@ def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits, options: KernelOp
     for root in python_roots():
         args += ["--ro-bind", str(root), str(root)]
     # The scratch directory appears at one fixed path, so tracebacks and file names are the
-    # same from run to run (a grade must not depend on a temporary directory's name).
-    args += ["--bind", str(scratch), SANDBOX_HOME]
+    # same from run to run (a grade must not depend on a temporary directory's name). It is a
+    # size-limited tmpfs (a full disk there is the student's ENOSPC, not the host's); what the
+    # grader put in the scratch directory (the notebook copy, the course helpers) is bound
+    # into it read-only, so the kernel writes nothing to the host's disk.
+    args += ["--size", str(limits.scratch_home), "--tmpfs", SANDBOX_HOME]
+    for entry in sorted(scratch.iterdir()):
+        args += ["--ro-bind", str(entry), f"{SANDBOX_HOME}/{entry.name}"]
     args += ["--bind", str(sockets), str(sockets)]
     for name, host in options.data:
         args += ["--ro-bind", str(host), f"{SANDBOX_DATA}/{name}"]

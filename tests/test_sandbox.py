@@ -17,13 +17,13 @@ from grader.requests import value
 from grader.sandbox import SandboxUnavailable, choose
 
 
-def run_cells(sources: list[str], config, fetch: tuple[str, ...] = ()):
+def run_cells(sources: list[str], config, fetch: tuple[str, ...] = (), limits=TEST_LIMITS):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     plan = FetchPlan()
     for name in fetch:
         plan.add(END, "q", value(name))
-    return execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox)
+    return execute_notebook(nb, plan, limits=limits, sandbox=config.sandbox)
 
 
 def cell_error(execution, i=0) -> str:
