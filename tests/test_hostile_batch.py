@@ -107,13 +107,12 @@ def gradebook(out: Path) -> dict[str, dict]:
         return {row["submission"]: row for row in csv.DictReader(f)}
 
 
-# The default suite's batch: the cases that attack the grader's own process, files and
-# network, the ones that end the kernel, and every case that never reaches a kernel (cheap);
-# `-m slow` grades all of them (~200 s on two shared cores).
+# The default suite's batch: the cases that attack the grader's own memory, files and network,
+# one that ends the kernel, and every case that never reaches a kernel (cheap); each case's own
+# outcome is tested in test_hostile.py. `-m slow` grades all 42 (~150 s on two busy cores).
 DEFAULT_CASES = {
     "network-blocked", "read-secrets-blocked", "write-outside-blocked", "fake-results-json-ignored",
-    "fake-answers-ignored", "gigabyte-string-is-not-a-usable-answer", "delete-input-notebook-harmless",
-    "os-exit-kills-kernel", "thread-bomb-fails", "fill-scratch-disk-fails",
+    "gigabyte-string-is-not-a-usable-answer", "os-exit-kills-kernel",
     "regularizers-200mb-notebook-is-unreadable", "journal3-svm-kernels-is-ignored",
     "regularizers-invalid-json-is-unreadable", "regularizers-binary-garbage-is-unreadable",
     "regularizers-non-utf8-is-unreadable", "regularizers-no-cells-is-unreadable",
