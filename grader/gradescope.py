@@ -96,14 +96,36 @@ def _pinned_requirements() -> list[str]:
 def _source_files() -> dict[str, bytes]:
     """The grader package and what installing it needs (pyproject.toml, README.md)."""
     files: dict[str, bytes] = {}
-    for name in ("pyproject.toml", "README.md"):
-        if not (CHECKOUT / name).is_file():
-            raise ExportError(f"export from a checkout of itmal-grader: {CHECKOUT / name} is missing")
-        files[f"grader-src/{name}"] = (CHECKOUT / name).read_bytes()
+    if (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "README.md").is_file():  # a checkout
+        for name in ("pyproject.toml", "README.md"):
+            files[f"grader-src/{name}"] = (CHECKOUT / name).read_bytes()
+    else:  # an installed grader (pip install, tox): its own metadata says how to install it
+        files["grader-src/pyproject.toml"] = _installed_pyproject().encode()
     for f in sorted(PACKAGE_DIR.rglob("*")):
         if f.is_file() and "__pycache__" not in f.parts and f.suffix not in (".pyc", ".pyo"):
             files[f"grader-src/grader/{f.relative_to(PACKAGE_DIR).as_posix()}"] = f.read_bytes()
     return files
+
+
+def _installed_pyproject() -> str:
+    """A pyproject.toml for the installed grader package, from its distribution metadata."""
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("itmal-grader") or []
+    except metadata.PackageNotFoundError as exc:
+        raise ExportError("export needs itmal-grader installed (or a checkout of it)") from exc
+    from packaging.requirements import Requirement
+
+    deps = [r for r in requires if "extra" not in str(Requirement(r).marker or "")]  # not the optional extras
+    return "\n".join([
+        "[build-system]", 'requires = ["setuptools>=69"]', 'build-backend = "setuptools.build_meta"', "",
+        "[project]", 'name = "itmal-grader"', f'version = "{__version__}"', 'requires-python = ">=3.10"',
+        f"dependencies = {json.dumps(deps)}", "",
+        "[project.scripts]", 'grader = "grader.cli:main"', "",
+        "[project.entry-points.pytest11]", 'itmal_grader = "grader.plugin"', "",
+        "[tool.setuptools.packages.find]", 'include = ["grader*"]', "",
+        "[tool.setuptools.package-data]", '"grader" = ["course/libitmal/*.py", "py.typed"]', ""])
 
 
 def _hidden_files(hidden_dir: Path | None) -> dict[str, bytes]:

@@ -115,6 +115,27 @@ def test_setup_sh_installs_the_bundled_grader_with_pinned_requirements(bundle, t
     assert {"grader/gradescope.py", "grader/course/libitmal/mnist.py"} <= inside
 
 
+def test_an_installed_grader_bundles_itself_from_its_own_metadata(tmp_path, monkeypatch):
+    """Exported from a pip-installed grader (no checkout around it, as under tox): the bundled
+    source gets a pyproject.toml made from the package's metadata, which still builds a wheel
+    with the package, the course helpers and the runtime dependencies (not the extras)."""
+    monkeypatch.setattr(gradescope, "CHECKOUT", tmp_path / "not-a-checkout")
+    source = tmp_path / "src"
+    for name, data in gradescope._source_files().items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(data)
+    project = (source / "grader-src" / "pyproject.toml").read_text()
+    assert '"numpy>=' in project and "dask" not in project and "jsonschema" not in project
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_wheel({str(wheels)!r})"],
+                   cwd=source / "grader-src", check=True, capture_output=True)
+    (wheel,) = wheels.glob("itmal_grader-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert {"grader/gradescope.py", "grader/course/libitmal/mnist.py"} <= set(zf.namelist())
+        meta = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("METADATA"))
+    assert "Requires-Dist: nbclient" in meta and "Requires-Dist: dask" not in meta
+
+
 def test_setup_sh_fetches_mnist_when_an_exercise_needs_it(tmp_path):
     script = tmp_path / "setup.sh"
     script.write_text(gradescope.setup_script("3.11", needs_mnist=True))
