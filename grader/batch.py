@@ -140,16 +140,26 @@ class _LocalRunner:
         self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
 
     def grade(self, jobs: list[tuple[dict, Submission]], timeout: float, started):
+        def attempt(job):
+            code, err = self.workers.run(job, timeout)
+            saved = read_grading(Path(job["out"])) if code == 0 else None
+            return saved, "" if saved else _why_worker_failed(code, err), code
+
         def one(job):
             started(job["name"])
-            return self.workers.run(job, timeout)
+            saved, why, code = attempt(job)
+            # A worker that failed (not one that ran out of time) gets one more try: the cause
+            # may be the machine's (the OOM killer, a full disk), not the submission's.
+            if saved is None and code is not None and not self.workers.stopping:
+                saved, why, code = attempt(job)
+                why = f"{why} (twice)"
+            return saved, why
 
         futures = {self.pool.submit(one, job): job for job, _ in jobs}
         for future in as_completed(futures):
             job = futures[future]
-            code, err = future.result()
-            saved = read_grading(Path(job["out"])) if code == 0 else None
-            yield job, saved, "" if saved else _why_worker_failed(code, err)
+            saved, why = future.result()
+            yield job, saved, why
 
     def close(self) -> None:
         """Nothing new starts, running workers die; finished results stay."""
