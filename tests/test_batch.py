@@ -238,6 +238,20 @@ def forkserver_children() -> list[int]:
     return children
 
 
+def batch_in_background(subs: list[Path], out: Path, config):
+    """grade_batch (one worker) in a thread, once group0 is done; box["report"] when it ends."""
+    import threading
+
+    box = {}
+    runner = threading.Thread(target=lambda: box.update(report=grade_batch(subs, out, config, jobs=1,
+                                                                           progress=quiet_progress(len(subs)))))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while not (out / "group0" / "grading.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return runner, box
+
+
 def test_a_killed_worker_costs_only_its_own_submission(config, tmp_path):
     """A worker that dies (the kernel OOM-killer's choice, say) takes no other submission
     with it. It gets a second try; when that dies too, its result says the grader failed and
@@ -247,24 +261,14 @@ def test_a_killed_worker_costs_only_its_own_submission(config, tmp_path):
     write_nb(subs[1] / "regularizers.ipynb", replace_cells(slow, "regularizers.qa",
                                                            "import time\ntime.sleep(60)\n" + OMEGA_WITH_BIAS))
     out = tmp_path / "out"
-    import threading
-    box = {}
-    runner = threading.Thread(target=lambda: box.update(report=grade_batch(subs, out, config, jobs=1,
-                                                                           progress=quiet_progress(3))))
-    runner.start()
+    runner, box = batch_in_background(subs, out, config)
     deadline = time.monotonic() + 120
-    while not (out / "group0" / "grading.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
     killed = set()
     for _ in range(2):  # the worker, then its second try
-        while time.monotonic() < deadline:
-            victims = set(forkserver_children()) - killed
-            if victims:
-                break
+        time.sleep(3)  # group1's worker is now asleep in its kernel (group0's has exited)
+        while not set(forkserver_children()) - killed and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(3)  # group1's worker is now asleep in its kernel
-        assert len(victims) == 1
-        victim = victims.pop()
+        (victim,) = set(forkserver_children()) - killed
         os.kill(victim, signal.SIGKILL)
         killed.add(victim)
     runner.join(timeout=240)
@@ -282,14 +286,7 @@ def test_a_worker_that_dies_once_gets_a_second_try(config, tmp_path):
     write_nb(subs[1] / "regularizers.ipynb", replace_cells(read(SOLUTIONS / "regularizers.ipynb"), "regularizers.qa",
                                                            "import time\ntime.sleep(8)\n" + OMEGA_WITH_BIAS))
     out = tmp_path / "out"
-    import threading
-    box = {}
-    runner = threading.Thread(target=lambda: box.update(report=grade_batch(subs, out, config, jobs=1,
-                                                                           progress=quiet_progress(2))))
-    runner.start()
-    deadline = time.monotonic() + 120
-    while not (out / "group0" / "grading.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    runner, box = batch_in_background(subs, out, config)
     time.sleep(3)
     (victim,) = forkserver_children()
     os.kill(victim, signal.SIGKILL)
