@@ -55,7 +55,7 @@ def pack(sub: Submission) -> tuple[str, bytes]:
                 if path.is_file() and not path.is_symlink() and ".ipynb_checkpoints" not in path.parts:
                     zf.write(path, path.relative_to(sub.source).as_posix())
         return "zip", buffer.getvalue()
-    return sub.kind if sub.kind == "zip" else "ipynb", sub.source.read_bytes()
+    return ("zip" if sub.kind == "zip" else "ipynb"), sub.source.read_bytes()
 
 
 def folder_files(folder: Path | None) -> dict[str, bytes]:

@@ -18,8 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .plaindata import MAX_NPY_BYTES
+
 ANSWER_MIME = "application/vnd.itmal.answer+json"
-MAX_ARRAY_BYTES = 64 * 2**20  # as plaindata.MAX_NPY_BYTES: refused in the kernel before any copy
+# the grader's own limit on an array answer, applied in the kernel too, before any copy
+MAX_ARRAY_BYTES = MAX_NPY_BYTES
 
 _DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
