@@ -155,8 +155,8 @@ def time_ours(n: int, config, tmp: Path) -> tuple[float, list]:
     """Seconds per submission: N single-notebook submissions, grade_batch with 1 worker."""
     from rich.console import Console
 
-    from grader.batch import grade_batch
-    from grader.progress import BatchProgress
+    from grader.runners.batch import grade_batch
+    from grader.outputs.progress import BatchProgress
 
     src = tmp / "ours" / "in"
     src.mkdir(parents=True)
@@ -319,7 +319,7 @@ if __name__ == "__main__":
 
     sys.path.insert(0, str(REPO))
     from grader.grade import GradingConfig, default_solutions_dir
-    from grader.sandbox import choose
+    from grader.kernel.sandbox import choose
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--submissions", type=int, default=10)

@@ -24,10 +24,10 @@ from rich.console import Console
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from grader.batch import grade_batch  # noqa: E402
+from grader.runners.batch import grade_batch  # noqa: E402
 from grader.grade import GradingConfig, default_solutions_dir  # noqa: E402
-from grader.progress import BatchProgress  # noqa: E402
-from grader.sandbox import choose  # noqa: E402
+from grader.outputs.progress import BatchProgress  # noqa: E402
+from grader.kernel.sandbox import choose  # noqa: E402
 
 
 def main() -> int:

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from grader.grade import GradingConfig, default_solutions_dir, grade_submission, reference_answers  # noqa: E402
-from grader.sandbox import choose  # noqa: E402
+from grader.kernel.sandbox import choose  # noqa: E402
 
 
 def main() -> int:

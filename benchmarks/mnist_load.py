@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from grader import mnist as grader_mnist  # noqa: E402
-from grader.course.libitmal import mnist  # noqa: E402
+from grader.inputs import mnist as grader_mnist  # noqa: E402
+from grader_journal2.libitmal import mnist  # noqa: E402
 
 
 def timed(fn) -> float:

@@ -41,12 +41,13 @@ from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from grader.batch import grade_batch  # noqa: E402
-from grader.grade import (COURSE_HELPERS, GradingConfig, default_solutions_dir, grade_submission,  # noqa: E402
+from grader.runners.batch import grade_batch  # noqa: E402
+from grader.grade import (GradingConfig, default_solutions_dir, grade_submission,  # noqa: E402
                           kernel_data_sets, reference_answers)
-from grader.kernel import SEED  # noqa: E402
-from grader.progress import BatchProgress  # noqa: E402
-from grader.sandbox import SandboxMode, choose, kernel_environment  # noqa: E402
+from grader.kernel.execute import copy_support_files  # noqa: E402
+from grader.kernel.manager import SEED  # noqa: E402
+from grader.outputs.progress import BatchProgress  # noqa: E402
+from grader.kernel.sandbox import SandboxMode, choose, kernel_environment  # noqa: E402
 
 SECTIONS = ("overhead", "throughput", "caches", "anchors", "scaling")
 SMALL_NOTEBOOK = "perceptron"
@@ -156,7 +157,7 @@ def plain_execute(path: Path, config: GradingConfig) -> float:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="itmal-plain-") as tmp:
         scratch = Path(tmp)
-        shutil.copytree(COURSE_HELPERS, scratch / "libitmal", ignore=shutil.ignore_patterns("__pycache__"))
+        copy_support_files(config.assignment_package().support_files, scratch)
         env = kernel_environment(scratch, SEED, False, config.kernel_options())
         # the grader's transport too: ipc (Unix sockets), not tcp
         km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(scratch / "kernel"))
@@ -306,7 +307,7 @@ def caches(config: GradingConfig, sizes: Sizes, tmp: Path, report: Report) -> No
              f"run the solutions vs load the cache | {fmt_s(cold)} | {1000 * warm:.0f} ms | {cold / warm:.0f}× |"]
     report.verdicts.append(("caches: reference run cached vs not (no target; the ratio)", f"{cold / warm:.0f}×",
                             "—", "caches"))
-    from grader.course.libitmal import mnist as lib_mnist
+    from grader_journal2.libitmal import mnist as lib_mnist
     from mnist_load import cold as mnist_cold
     from mnist_load import first_load_fn, warm as mnist_warm
 

@@ -13,19 +13,16 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import __version__
-from . import reference as ref_cache
-from .catalogue import exercises
-from .catalogue.base import Exercise
-from .execute import Execution, FetchPlan, execute_notebook
-from .notebook import NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook
-from .outcomes import Outcome, QuestionResult, SubmissionResult
-from .plaindata import Answer
-from .sandbox import KernelOptions, Limits, SandboxMode
-from .score import build_plan, missing_exercise, score_exercise
-
-COURSE_HELPERS = Path(__file__).parent / "course" / "libitmal"
-
+from grader import __version__
+from grader.judge import reference as ref_cache
+from grader.judge.assignments import Assignment, load as load_assignment
+from grader.judge.catalogue import Exercise, with_hidden_checks
+from grader.kernel.execute import Execution, FetchPlan, execute_notebook
+from grader.inputs.notebook import NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook
+from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
+from grader.kernel.plaindata import Answer
+from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
+from grader.judge.score import build_plan, missing_exercise, score_exercise
 
 @dataclass
 class GradingConfig:
@@ -38,26 +35,34 @@ class GradingConfig:
     # A file of reference answers (reference.write_store): used instead of running solutions,
     # where the reference was run elsewhere (a Dask worker, a Gradescope container).
     references: Path | None = None
+    # An installed assignment's name or an assignment package's folder; None: the only one installed.
+    assignment: str | None = None
+
+    def assignment_package(self) -> Assignment:
+        return load_assignment(self.assignment)
 
     def catalogue(self) -> dict[str, Exercise]:
-        return exercises(self.hidden_dir)
+        return with_hidden_checks(self.assignment_package().exercises, self.hidden_dir)
 
     def to_dict(self) -> dict:
         """Plain data, to hand the configuration to a worker process."""
         return {"sandbox": [self.sandbox.enabled, self.sandbox.reason], "limits": asdict(self.limits),
                 "solutions_dir": _str(self.solutions_dir), "hidden_dir": _str(self.hidden_dir),
-                "cache_dir": str(self.cache_dir), "profile": self.profile, "references": _str(self.references)}
+                "cache_dir": str(self.cache_dir), "profile": self.profile, "references": _str(self.references),
+                "assignment": self.assignment}
 
     @classmethod
     def from_dict(cls, d: dict) -> "GradingConfig":
         return cls(sandbox=SandboxMode(*d["sandbox"]), limits=Limits(**d["limits"]),
                    solutions_dir=_path(d["solutions_dir"]), hidden_dir=_path(d["hidden_dir"]),
-                   cache_dir=Path(d["cache_dir"]), profile=d["profile"], references=_path(d.get("references")))
+                   cache_dir=Path(d["cache_dir"]), profile=d["profile"], references=_path(d.get("references")),
+                   assignment=d.get("assignment"))
 
     def fingerprint(self) -> str:
         """Changes whenever a result graded under this configuration could differ."""
         h = hashlib.sha256(json.dumps({"profile": self.profile, "version": __version__,
-                                       "sandbox": self.sandbox.enabled}, sort_keys=True).encode())
+                                       "sandbox": self.sandbox.enabled,
+                                       "assignment": self.assignment_package().name}, sort_keys=True).encode())
         if self.references is not None and self.references.is_file():
             h.update(self.references.read_bytes())
         for folder in (self.hidden_dir, self.solutions_dir):
@@ -76,7 +81,7 @@ def kernel_data_sets(cache_dir: Path) -> dict[str, Path]:
     """Data sets for the kernel, by name. MNIST: the training split only (held-out digits stay
     with the grader); absent when no copy of MNIST can be found."""
     try:
-        from .mnist import kernel_data_dir
+        from grader.inputs.mnist import kernel_data_dir
     except ImportError:
         return {}
     found = kernel_data_dir(cache_dir)
@@ -91,12 +96,11 @@ def _path(s: str | None) -> Path | None:
     return None if s is None else Path(s)
 
 
-def default_solutions_dir() -> Path | None:
-    """$ITMAL_SOLUTIONS, else the repository's solutions/journal2 when running from a checkout."""
+def default_solutions_dir(assignment: str | None = None) -> Path | None:
+    """$ITMAL_SOLUTIONS, else the assignment's own solutions (in a checkout)."""
     if os.environ.get("ITMAL_SOLUTIONS"):
         return Path(os.environ["ITMAL_SOLUTIONS"])
-    candidate = Path(__file__).resolve().parent.parent / "solutions" / "journal2"
-    return candidate if candidate.is_dir() else None
+    return load_assignment(assignment).solutions
 
 
 def _run(nb, exercises: list[Exercise], config: GradingConfig):
@@ -108,7 +112,8 @@ def _run(nb, exercises: list[Exercise], config: GradingConfig):
         located[exercise.name] = locate_questions(nb, [q.id for q in exercise.questions], region)
         build_plan(exercise, located[exercise.name], plan)
     execution = execute_notebook(nb, plan, limits=config.limits, sandbox=config.sandbox,
-                                 support_files={"libitmal": COURSE_HELPERS}, options=config.kernel_options())
+                                 support_files=config.assignment_package().support_files,
+                                 options=config.kernel_options())
     return located, execution
 
 
@@ -132,8 +137,7 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
     nb = read_notebook(solution)
     located = locate_questions(nb, [q.id for q in exercise.questions])
     key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located, FetchPlan())),
-                              COURSE_HELPERS,
-                              config.profile)
+                              config.assignment_package().support_files, config.profile)
     cache_file = config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}.json"
     cached = ref_cache.load(cache_file)
     if cached is not None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.checks import CheckFailed
+from grader.judge.checks import CheckFailed
 
 from grader.grade import GradingConfig
-from grader.sandbox import Limits, choose, probe
+from grader.kernel.sandbox import Limits, choose, probe
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions" / "journal2"

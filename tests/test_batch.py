@@ -20,9 +20,9 @@ import pytest
 from rich.console import Console
 
 from conftest import REPO, SOLUTIONS, read, replace_cells
-from grader.batch import grade_batch
-from grader.outcomes import Outcome
-from grader.progress import BatchProgress
+from grader.runners.batch import grade_batch
+from grader.judge.outcomes import Outcome
+from grader.outputs.progress import BatchProgress
 
 SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
 OMEGA_WITH_BIAS = "import numpy as np\ndef Omega(w):\n    return float(np.sum(np.asarray(w) ** 2))\n"
@@ -121,7 +121,7 @@ def test_twenty_submissions_with_two_workers(config, tmp_path):
 def run_cli(args: list[str], env: dict) -> subprocess.Popen:
     """The CLI in a session of its own (so the test can Ctrl-C it); read its output with
     communicate(), never wait(): a full pipe would block it."""
-    return subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", *args], env=env,
+    return subprocess.Popen([sys.executable, "-m", "grader.runners.cli", "grade", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from grader.checks import (CheckFailed, check_agreement, check_between, check_close, check_equal, check_figure,
+from grader.judge.checks import (CheckFailed, check_agreement, check_between, check_close, check_equal, check_figure,
                            check_text_answered)
-from grader.outcomes import Outcome
+from grader.judge.outcomes import Outcome
 
 
 def fails(fn, *a, **kw) -> CheckFailed:

@@ -14,7 +14,7 @@ SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
 
 
 def test_grade_examples_writes_results_json_per_submission(tmp_path, cache_dir):
-    env_cmd = [sys.executable, "-m", "grader.cli", "grade", *sorted(map(str, EXAMPLES.iterdir())),
+    env_cmd = [sys.executable, "-m", "grader.runners.cli", "grade", *sorted(map(str, EXAMPLES.iterdir())),
                "--out", str(tmp_path), "--hidden-checks", str(HIDDEN), "--profile", "quick", "--jobs", "2"]
     import os
 

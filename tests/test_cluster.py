@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, SOLUTIONS, read, replace_cells
 from test_batch import OMEGA_WITH_BIAS, gradebook, quiet_progress, write_nb
-from grader.batch import grade_batch
+from grader.runners.batch import grade_batch
 
 distributed = pytest.importorskip("distributed")
 
@@ -50,7 +50,7 @@ def test_a_batch_on_the_cluster_equals_a_local_run_and_a_rerun_skips_it(cluster,
     local = tmp_path / "local"
     grade_batch(subs, local, config, jobs=2, progress=quiet_progress(len(subs)))
     env = {**os.environ, "ITMAL_CACHE_DIR": str(cache_dir)}
-    command = [sys.executable, "-m", "grader.cli", "grade", *map(str, subs), "--out", str(tmp_path / "remote"),
+    command = [sys.executable, "-m", "grader.runners.cli", "grade", *map(str, subs), "--out", str(tmp_path / "remote"),
                "--profile", "quick", "--hidden-checks", str(REPO / "hidden" / "journal2"),
                "--cluster", cluster.scheduler_address]
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -89,7 +89,7 @@ def test_a_local_run_never_imports_dask(tmp_path):
     """The whole local path (CLI, batch, outputs) runs without Dask in sys.modules. (Nothing
     is graded, so no reference solution runs: a notes file is ignored with a note.)"""
     (tmp_path / "notes.txt").write_text("not a submission")
-    code = ("import sys; from grader import cli; "
+    code = ("import sys; from grader.runners import cli; "
             f"cli.main(['grade', {str(tmp_path / 'notes.txt')!r}, '--out', {str(tmp_path / 'out')!r}]); "
             "print('DASK:', sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

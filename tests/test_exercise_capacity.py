@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENT, EXAMPLES, SOLUTIONS, by_id, insert_cell_after
-from grader.catalogue.capacity import (DEGREES, medium_degree_is_best, recompute, relative_tolerance,
+from grader_journal2.capacity import (DEGREES, medium_degree_is_best, recompute, relative_tolerance,
                                        scores_follow_from_data, student_data)
-from grader.checks import CheckFailed
+from grader.judge.checks import CheckFailed
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
+from grader.judge.outcomes import Outcome
 
 QUESTIONS = {"capacity.qa", "capacity.qb", "capacity.qc"}
 

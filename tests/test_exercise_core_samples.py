@@ -8,7 +8,7 @@ import pytest
 
 from conftest import by_id, insert_cell_after, replace_cells
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
+from grader.judge.outcomes import Outcome
 
 SAMPLES = [
     # (sample name, exercise, question that must lose points, edit, words the message must hold)

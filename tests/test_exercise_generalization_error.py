@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENT, SOLUTIONS, by_id
-from grader.catalogue.generalization_error import (QD_DEGREES, best_epoch_is_argmin_of_own_val_curve,
+from grader_journal2.generalization_error import (QD_DEGREES, best_epoch_is_argmin_of_own_val_curve,
                                                    qd_rmse_check)
-from grader.catalogue.capacity import recompute
-from grader.checks import CheckFailed
+from grader_journal2.capacity import recompute
+from grader.judge.checks import CheckFailed
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
+from grader.judge.outcomes import Outcome
 
 QUESTIONS = {"generalization_error.qa", "generalization_error.qb", "generalization_error.qc",
              "generalization_error.qd"}

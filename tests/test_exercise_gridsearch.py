@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENT, by_id, EXAMPLES, fails, PlainEvidence, SOLUTIONS
-from grader.catalogue.gridsearch import (LEADERBOARD_METRIC, LEADERBOARD_MODEL, parse_report,
+from grader_journal2.gridsearch import (LEADERBOARD_METRIC, LEADERBOARD_MODEL, parse_report,
                                          qb_grid_is_large_enough, qc_random_search_settings, qd_scikit_learn_model,
                                          search_is_consistent)
-from grader.course.libitmal import utils
+from grader_journal2.libitmal import utils
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
+from grader.judge.outcomes import Outcome
 
 QUESTIONS = {"gridsearch.qa", "gridsearch.qb", "gridsearch.qc", "gridsearch.qd"}
 def fitted_search(var: str, report: str, search, text: str) -> dict:

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENT, SOLUTIONS, TEST_LIMITS, by_id, mnist_folder
-from grader.catalogue.mlp_mnist import (HELD_OUT_SIZE, MARGIN, REPORT_TOLERANCE, held_out_accuracy_check,
+from grader_journal2.mlp_mnist import (HELD_OUT_SIZE, MARGIN, REPORT_TOLERANCE, held_out_accuracy_check,
                                         held_out_digits, inputs_scaled, on_held_out, reported_accuracy_matches)
-from grader.checks import CheckFailed
-from grader.outcomes import Outcome
-from grader.plaindata import Answer
-from grader.score import Evidence
+from grader.judge.checks import CheckFailed
+from grader.judge.outcomes import Outcome
+from grader.kernel.plaindata import Answer
+from grader.judge.score import Evidence
 from test_exercise_mlp_moon import Gradings, patch_cell, selected_jobs, write_sample
 
 QUESTIONS = {"mlp_mnist.qa", "mlp_mnist.qb"}

@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 from conftest import ASSIGNMENT, SOLUTIONS, TEST_LIMITS, by_id, read
-from grader.catalogue.mlp_moon import (BASELINE, BASELINE_ON_TEST, MARGIN, accuracy, categorical_accuracy_is_argmax_accuracy,
+from grader_journal2.mlp_moon import (BASELINE, BASELINE_ON_TEST, MARGIN, accuracy, categorical_accuracy_is_argmax_accuracy,
                                        class_labels, course_test_split, held_out_accuracy_check, held_out_moons,
                                        model_answer, onehot_matches_labels, trained_with_sgd)
-from grader.checks import CheckFailed
+from grader.judge.checks import CheckFailed
 from grader.grade import grade_submission, reference_answers
-from grader.outcomes import Outcome
-from grader.plaindata import Answer
-from grader.score import Evidence
+from grader.judge.outcomes import Outcome
+from grader.kernel.plaindata import Answer
+from grader.judge.score import Evidence
 
 QUESTIONS = {"mlp_moon.qa", "mlp_moon.qb", "mlp_moon.qc"}
 

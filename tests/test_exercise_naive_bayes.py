@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from conftest import ASSIGNMENT, by_id, EXAMPLES, fails, PlainEvidence, replace_cells, SOLUTIONS
-from grader.catalogue.common import dict_keys_from_repr, require_at_least
-from grader.catalogue.naive_bayes import (MISMATCH, metrics_follow_from_predictions, models_are_the_asked_for_kinds,
+from grader_journal2.common import dict_keys_from_repr, require_at_least
+from grader_journal2.naive_bayes import (MISMATCH, metrics_follow_from_predictions, models_are_the_asked_for_kinds,
                                           recompute_metrics)
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
+from grader.judge.outcomes import Outcome
 
 QUESTIONS = {"naive_bayes.qa", "naive_bayes.qb"}
 def predictions(seed: int = 0, n: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

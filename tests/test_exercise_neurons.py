@@ -6,8 +6,8 @@ import pytest
 
 from conftest import ASSIGNMENT, EXAMPLES, SOLUTIONS, by_id
 from grader.grade import grade_submission
-from grader.notebook import ANSWER_PLACEHOLDER
-from grader.outcomes import Outcome
+from grader.inputs.notebook import ANSWER_PLACEHOLDER
+from grader.judge.outcomes import Outcome
 
 QUESTIONS = {"neurons.qa", "neurons.qb"}
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import ASSIGNMENT, by_id, EXAMPLES, fails, PlainEvidence, SOLUTIONS
-from grader.catalogue.pca import (ROWS, component_count_check, components_for_variance, denoising_helps,
+from grader_journal2.pca import (ROWS, component_count_check, components_for_variance, denoising_helps,
                                   fitted_on_training_data)
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
+from grader.judge.outcomes import Outcome
 
 QUESTIONS = {"pca.qa", "pca.qb", "pca.qc"}
 @pytest.fixture(scope="module")

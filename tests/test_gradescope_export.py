@@ -18,10 +18,10 @@ import jsonschema
 import nbformat
 import pytest
 
-from grader import gradescope
-from grader.catalogue import EXERCISES
-from grader.cli import main as cli_main
-from grader.gradescope import ExportError, export
+from grader.runners import gradescope
+from grader_journal2 import EXERCISES
+from grader.runners.cli import main as cli_main
+from grader.runners.gradescope import ExportError, export
 
 from conftest import HIDDEN, REPO, SOLUTIONS, read
 
@@ -112,7 +112,7 @@ def test_setup_sh_installs_the_bundled_grader_with_pinned_requirements(bundle, t
                    cwd=tmp_path / "grader-src", check=True, capture_output=True)
     (wheel,) = wheels.glob("itmal_grader-*.whl")
     inside = set(zipfile.ZipFile(wheel).namelist())
-    assert {"grader/gradescope.py", "grader/course/libitmal/mnist.py"} <= inside
+    assert {"grader/runners/gradescope.py", "grader/inputs/mnist_files.py", "grader_journal2/libitmal/utils.py"} <= inside
 
 
 def test_an_installed_grader_bundles_itself_from_its_own_metadata(tmp_path, monkeypatch):
@@ -121,7 +121,9 @@ def test_an_installed_grader_bundles_itself_from_its_own_metadata(tmp_path, monk
     with the package, the course helpers and the runtime dependencies (not the extras)."""
     monkeypatch.setattr(gradescope, "CHECKOUT", tmp_path / "not-a-checkout")
     source = tmp_path / "src"
-    for name, data in gradescope._source_files().items():
+    from grader_journal2 import ASSIGNMENT
+
+    for name, data in gradescope._source_files(ASSIGNMENT).items():
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_bytes(data)
     project = (source / "grader-src" / "pyproject.toml").read_text()
@@ -131,8 +133,10 @@ def test_an_installed_grader_bundles_itself_from_its_own_metadata(tmp_path, monk
                    cwd=source / "grader-src", check=True, capture_output=True)
     (wheel,) = wheels.glob("itmal_grader-*.whl")
     with zipfile.ZipFile(wheel) as zf:
-        assert {"grader/gradescope.py", "grader/course/libitmal/mnist.py"} <= set(zf.namelist())
+        assert {"grader/runners/gradescope.py", "grader/inputs/mnist_files.py", "grader_journal2/libitmal/utils.py"} <= set(zf.namelist())
         meta = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("METADATA"))
+        entry_points = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("entry_points.txt"))
+    assert "[itmal_grader.assignments]" in entry_points and "journal2 = grader_journal2:ASSIGNMENT" in entry_points
     assert "Requires-Dist: nbclient" in meta and "Requires-Dist: dask" not in meta
 
 

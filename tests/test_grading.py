@@ -10,8 +10,8 @@ import pytest
 
 from conftest import ASSIGNMENT, SOLUTIONS, TEST_LIMITS, by_id, insert_cell_after, replace_cells
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
-from grader.report import gradescope_results
+from grader.judge.outcomes import Outcome
+from grader.outputs.report import gradescope_results
 
 
 def test_reference_solutions_score_full_marks_with_hidden_checks(config):
@@ -140,9 +140,9 @@ def test_questions_are_found_by_headings_when_students_lose_the_tags(config, sam
 
 
 def test_a_kernel_that_cannot_start_is_a_grader_error_and_the_run_is_not_final(config, sample, monkeypatch):
-    import grader.kernel
+    import grader.kernel.manager
 
-    monkeypatch.setattr(grader.kernel.GraderKernelManager, "format_kernel_cmd",
+    monkeypatch.setattr(grader.kernel.manager.GraderKernelManager, "format_kernel_cmd",
                         lambda self, extra_arguments=None: ["/bin/sh", "-c", "echo broken-kernel >&2; exit 1"])
     result = grade_submission(sample("perceptron-grader-broken", "perceptron"), config)
     assert not result.final

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import TEST_LIMITS, by_id, needs_sandbox
 from grader.grade import grade_submission
-from grader.outcomes import Outcome
-from grader.submissions import SubmissionRejected, extract_zip
+from grader.judge.outcomes import Outcome
+from grader.inputs.submissions import SubmissionRejected, extract_zip
 from hostile import corpus
 from test_sandbox import run_cells
 

@@ -21,8 +21,8 @@ import pytest
 from rich.console import Console
 
 from conftest import HIDDEN, REPO, SOLUTIONS, TEST_LIMITS
-from grader.batch import grade_batch
-from grader.progress import BatchProgress
+from grader.runners.batch import grade_batch
+from grader.outputs.progress import BatchProgress
 from hostile import corpus
 
 # Short limits: the loops and sleeps cost a few seconds each, not 20.

@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from conftest import TEST_LIMITS, mnist_folder
-from grader import mnist as grader_mnist
-from grader.course.libitmal import dataloaders_v2
-from grader.course.libitmal import mnist
+from grader.inputs import mnist as grader_mnist
+from grader_journal2.libitmal import dataloaders_v2
+from grader_journal2.libitmal import mnist
 
 IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -375,10 +375,11 @@ def test_download_needs_allow(tmp_path):
 def test_a_graders_kernel_sees_the_training_split_only(isolated, tmp_path, monkeypatch, config):
     """End to end: the kernel's MNIST_GetDataSet gives 60000 digits, and no test split is
     reachable through $ITMAL_MNIST_DIR."""
-    from grader.execute import END, FetchPlan, execute_notebook
-    from grader.grade import COURSE_HELPERS, kernel_data_sets
-    from grader.requests import value
-    from grader.sandbox import KernelOptions
+    from grader.kernel.execute import END, FetchPlan, execute_notebook
+    from grader.grade import kernel_data_sets
+    from grader_journal2 import SUPPORT_FILES
+    from grader.kernel.requests import value
+    from grader.kernel.sandbox import KernelOptions
 
     monkeypatch.setenv("ITMAL_MNIST_DIR", str(DATA))
     options = KernelOptions(profile="quick", data=tuple(kernel_data_sets(tmp_path / "cache").items()))
@@ -393,7 +394,7 @@ def test_a_graders_kernel_sees_the_training_split_only(isolated, tmp_path, monke
     for name in ("shape", "first", "listing"):
         plan.add(END, "q", value(name))
     execution = execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox,
-                                 support_files={"libitmal": COURSE_HELPERS}, options=options)
+                                 support_files=SUPPORT_FILES, options=options)
     assert execution.cells[0].status == "ok", execution.cells[0]
     got = {key: answer.value for key, answer in execution.answers["q"].items()}
     assert list(got.values()) == [[60000, 784], 5, ["train-images.npy", "train-labels.npy"]], got

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.html import feedback_page, summary_page
-from grader.outcomes import CheckResult, Outcome, QuestionResult, SubmissionResult
+from grader.outputs.html import feedback_page, summary_page
+from grader.judge.outcomes import CheckResult, Outcome, QuestionResult, SubmissionResult
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian: chromium)")

@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 
-from grader.plaindata import MAX_TEXT, Answer, decode_answer
+from grader.kernel.plaindata import MAX_TEXT, Answer, decode_answer
 
 
 def npy_payload(arr, key="k"):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, TEST_LIMITS, needs_sandbox
-from grader.execute import END, FetchPlan, execute_notebook
-from grader.requests import value
-from grader.sandbox import SandboxUnavailable, choose
+from grader.kernel.execute import END, FetchPlan, execute_notebook
+from grader.kernel.requests import value
+from grader.kernel.sandbox import SandboxUnavailable, choose
 
 
 def run_cells(sources: list[str], config, fetch: tuple[str, ...] = (), limits=TEST_LIMITS):
@@ -113,7 +113,7 @@ def test_seeds_are_fixed_so_two_runs_agree(config):
 
 
 def test_call_and_predict_cross_as_plain_data(config):
-    from grader.requests import Call, Predict
+    from grader.kernel.requests import Call, Predict
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
@@ -135,7 +135,7 @@ def test_call_and_predict_cross_as_plain_data(config):
 
 
 def test_missing_bubblewrap_warns_loudly_or_fails_when_required(monkeypatch):
-    import grader.sandbox as sb
+    import grader.kernel.sandbox as sb
 
     monkeypatch.setattr(sb, "find_bwrap", lambda: None)
     sb.probe.cache_clear()
@@ -151,7 +151,7 @@ def test_missing_bubblewrap_warns_loudly_or_fails_when_required(monkeypatch):
 
 def test_cli_require_sandbox_errors_without_bubblewrap(tmp_path):
     env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", str(tmp_path), "--out",
+    done = subprocess.run([sys.executable, "-m", "grader.runners.cli", "grade", str(tmp_path), "--out",
                            str(tmp_path / "out"), "--require-sandbox"], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "require-sandbox" in done.stdout
 

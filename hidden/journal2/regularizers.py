@@ -6,7 +6,7 @@ Feedback for these says only passed/failed, never the inputs.
 
 import numpy as np
 
-from grader.catalogue.regularizers import omega_check
+from grader_journal2.regularizers import omega_check
 
 HIDDEN_CHECKS = {
     "regularizers.qa": [

@@ -30,8 +30,6 @@ without outputs and with deterministic cell ids, so re-running this script is a 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
 import tempfile
 import time
@@ -50,7 +48,9 @@ REPO = HERE.parents[1]
 ASSIGNMENTS = REPO / "assignments" / "journal2"
 SOLUTIONS = REPO / "solutions" / "journal2"
 EXAMPLES = REPO / "examples" / "submissions"
-COURSE = REPO / "grader" / "course"  # holds the libitmal package
+sys.path.insert(0, str(REPO))
+from grader.kernel.execute import copy_support_files  # noqa: E402
+from grader_journal2 import SUPPORT_FILES  # noqa: E402  # the course helpers (libitmal)
 
 
 
@@ -166,7 +166,7 @@ def execute(path: Path, timeout: int = 120) -> tuple[float, list[tuple[int, str,
 
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(COURSE / "libitmal", Path(tmp) / "libitmal")
+        copy_support_files(SUPPORT_FILES, Path(tmp))
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                                 resources={"metadata": {"path": tmp}})
         start = time.monotonic()
@@ -181,8 +181,6 @@ def execute(path: Path, timeout: int = 120) -> tuple[float, list[tuple[int, str,
 
 
 def run_all(paths: list[Path]) -> int:
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(COURSE), os.environ.get("PYTHONPATH", "")) if p)
     failures = 0
     for path in paths:
         seconds, errors, nb = execute(path)

@@ -1,6 +1,6 @@
 """Notebook source of the gridsearch exercise: cells once, for stub and solution.
 
-Variable-name contract with grader/catalogue/gridsearch.py (the helpers LoadAndSetupData and
+Variable-name contract with grader_journal2/gridsearch.py (the helpers LoadAndSetupData and
 FullReport come from libitmal.utils):
   Qa: grid_tuned      the fitted GridSearchCV of the given SVC grid on iris
       b0, m0          what FullReport(grid_tuned, X_test, y_test, t) returned

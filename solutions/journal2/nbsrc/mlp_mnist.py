@@ -1,6 +1,6 @@
 """Notebook source of the mlp_mnist exercise: cells once, for stub and solution.
 
-Variable-name contract with grader/catalogue/mlp_mnist.py:
+Variable-name contract with grader_journal2/mlp_mnist.py:
   setup (given): X, y (the official MNIST training digits, a subset in the quick profile),
                  X_train, X_test, y_train, y_test (80/20 split), y_train_binary, y_test_binary
   Qa: X_train_scaled, X_test_scaled   the pixels divided by 255 (float32, in [0, 1])

@@ -1,6 +1,6 @@
 """Notebook source of the mlp_moon exercise: cells once, for stub and solution.
 
-Variable-name contract with grader/catalogue/mlp_moon.py:
+Variable-name contract with grader_journal2/mlp_moon.py:
   setup (given): X, y, X_train, X_test, y_train, y_test, y_train_binary, y_test_binary, and the
                  course's Adam model `model` (trained, EPOCHS = 35) with its `score`
   Qa: model_sgd           a fitted Keras model trained with keras.optimizers.SGD

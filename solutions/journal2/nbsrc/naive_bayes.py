@@ -1,6 +1,6 @@
 """Notebook source of the naive_bayes exercise: cells once, for stub and solution.
 
-Variable-name contract with grader/catalogue/naive_bayes.py:
+Variable-name contract with grader_journal2/naive_bayes.py:
   setup (given): X, y (MNIST, raw pixels 0..255), X_train, X_test, y_train, y_test (70/30 split)
   Qa: gnb          a fitted GaussianNB; the grader calls gnb.predict on its own held-out digits
       mnb          a fitted MultinomialNB; likewise (both take raw 0..255 pixel rows, as X_train)

@@ -1,6 +1,6 @@
 """Notebook source of the pca exercise: cells once, for stub and solution.
 
-Variable-name contract with grader/catalogue/pca.py:
+Variable-name contract with grader_journal2/pca.py:
   setup (given): X, y (MNIST, pixels scaled to 0..1), X_train, X_test, y_train, y_test (75/25)
   Qa (given): clf_raw, time_raw, score_raw     LogisticRegression on the raw pixels
       pca              PCA(n_components=0.95), fitted on X_train

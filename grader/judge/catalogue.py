@@ -1,0 +1,106 @@
+"""The shape of the catalogue: exercises hold questions, questions hold weighted checks.
+
+A check declares the requests it needs from the kernel (`needs`) and a function that
+judges the fetched plain data (`run`, given an `Evidence`). The same catalogue serves
+the student's `pytest`, the instructor's batch and the project's own tests.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from grader.kernel.requests import Request
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    run: Callable  # (Evidence) -> None, raises CheckFailed
+    needs: tuple[Request, ...] = ()
+    weight: float = 1.0
+    hidden: bool = False
+    # "code": judged on what the question's cells computed or showed; "text": on the
+    # answer cell alone, so a crash in the code does not touch it.
+    judges: str = "code"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    title: str
+    points: float
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    title: str
+    questions: tuple[Question, ...]
+    # Data sets the notebook needs from the grader (e.g. "mnist"); without them the exercise
+    # is a grader error, never the student's failure.
+    data: tuple[str, ...] = ()
+
+    @property
+    def notebook(self) -> str:
+        """The notebook's file name in the assignment and solution folders."""
+        return f"{self.name}.ipynb"
+
+    def question(self, qid: str) -> Question:
+        return next(q for q in self.questions if q.id == qid)
+
+    def with_extra_checks(self, extra: dict[str, list[Check]]) -> "Exercise":
+        """This exercise with more checks (the instructor's hidden ones) added to questions."""
+        questions = tuple(
+            replace(q, checks=q.checks + tuple(extra.get(q.id, ()))) for q in self.questions
+        )
+        return replace(self, questions=questions)
+
+
+def text_answer(min_words: int = 5, weight: float = 1.0) -> Check:
+    """The question's answer cell holds a real answer (graded by hand later)."""
+    from grader.judge.checks import check_text_answered
+
+    return Check("text answer", lambda ev: check_text_answered("text answer", ev.text(), min_words=min_words),
+                 weight=weight, judges="text")
+
+
+def figure(weight: float = 1.0) -> Check:
+    """The question's code cells showed a figure."""
+    from grader.judge.checks import check_figure
+
+    return Check("figure", lambda ev: check_figure("figure", ev.figures()), weight=weight)
+
+
+def load_hidden_checks(directory: Path | None, exercises: dict[str, Exercise]) -> dict[str, list[Check]]:
+    """Read hidden checks from `directory` (or $ITMAL_HIDDEN_CHECKS); {} when there are none.
+
+    Hidden checks (the instructor's, not shipped with the assignment) are Python files; each
+    defines `HIDDEN_CHECKS = {question id: [Check, ...]}`, added to the public checks."""
+    if directory is None and os.environ.get("ITMAL_HIDDEN_CHECKS"):
+        directory = Path(os.environ["ITMAL_HIDDEN_CHECKS"])
+    if directory is None:
+        return {}
+    if not directory.is_dir():
+        raise FileNotFoundError(f"hidden checks directory not found: {directory}")
+    extra: dict[str, list[Check]] = {}
+    for path in sorted(directory.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"itmal_hidden_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for qid, checks in getattr(module, "HIDDEN_CHECKS", {}).items():
+            extra.setdefault(qid, []).extend(checks)
+    unknown = [q for q in extra if not any(q.startswith(e + ".") for e in exercises)]
+    if unknown:
+        raise ValueError(f"hidden checks name unknown questions: {', '.join(unknown)}")
+    return extra
+
+
+def with_hidden_checks(exercises: dict[str, Exercise], hidden_dir: Path | None = None) -> dict[str, Exercise]:
+    """The exercises, with hidden checks added when a directory of them is given."""
+    extra = load_hidden_checks(hidden_dir, exercises)
+    return {name: ex.with_extra_checks(extra) for name, ex in exercises.items()}

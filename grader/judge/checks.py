@@ -1,0 +1,144 @@
+"""The check functions every exercise uses. They run in the grader process, on plain data.
+
+Each `check_*` returns nothing when the answer is right and raises `CheckFailed` when it is
+not, with a message that says what was expected, what was got, and how far apart they are.
+
+The tolerance rule (one rule, everywhere): a number `got` matches `expected` when
+
+    |got - expected| <= atol + rtol * |expected|
+
+element by element, as `numpy.isclose` defines it; NaN and infinity never match.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import numpy as np
+
+from grader.judge.outcomes import Outcome
+
+
+class CheckFailed(Exception):
+    """A check did not pass; `outcome` says in which way, `message` says it to the student."""
+
+    def __init__(self, outcome: Outcome, message: str):
+        super().__init__(message)
+        self.outcome = outcome
+        self.message = message
+
+
+def wrong(message: str) -> CheckFailed:
+    return CheckFailed(Outcome.WRONG, message)
+
+
+def _fmt(x: Any) -> str:
+    """Numbers as a student would write them: 6 significant digits, long arrays shortened."""
+    arr = np.asarray(x)
+    if arr.size == 1:
+        v = arr.reshape(-1)[0].item()
+        return f"{v:.6g}" if isinstance(v, float) else str(v)
+    flat = arr.reshape(-1)
+    items = [f"{v:.6g}" if arr.dtype.kind == "f" else str(v) for v in flat[:6]]
+    if flat.size > 6:
+        items.append(f"... ({flat.size} values)")
+    return "[" + ", ".join(items) + "]"
+
+
+def as_numbers(name: str, got: Any) -> np.ndarray:
+    """`got` as a float array, or a CheckFailed that says what kind of value it was."""
+    if isinstance(got, (bool, np.bool_)):
+        raise wrong(f"{name} should be a number, but it is a boolean ({got})")
+    if isinstance(got, str):
+        raise wrong(f"{name} should be a number, but it is a text: {got[:60]!r}")
+    try:
+        arr = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        raise wrong(f"{name} should be numeric, but it is {type(got).__name__}: {str(got)[:80]}") from None
+    return arr
+
+
+def check_close(name: str, expected: Any, got: Any, *, rtol: float = 1e-7, atol: float = 0.0) -> None:
+    """`got` equals `expected` within the tolerance rule; shapes are compared squeezed
+    ((2, 1) and (2,) both hold two numbers, as students write them either way)."""
+    exp = np.asarray(expected, dtype=float)
+    arr = as_numbers(name, got)
+    if arr.size != exp.size:
+        raise wrong(f"{name} should hold {exp.size} number(s) (shape {exp.shape}), "
+                    f"but it holds {arr.size} (shape {arr.shape})")
+    arr, exp = arr.reshape(-1), exp.reshape(-1)
+    if not np.all(np.isfinite(arr)):
+        raise wrong(f"{name} contains NaN or infinity: got {_fmt(arr)}, expected {_fmt(exp)}")
+    allowed = atol + rtol * np.abs(exp)
+    diff = np.abs(arr - exp)
+    if np.all(diff <= allowed):
+        return
+    worst = int(np.argmax(diff - allowed))
+    where = f" at position {worst}" if arr.size > 1 else ""
+    raise wrong(
+        f"{name}: expected {_fmt(exp)}, got {_fmt(arr)}; "
+        f"they differ by {diff[worst]:.3g}{where}, more than the {allowed[worst]:.3g} allowed"
+    )
+
+
+def check_equal(name: str, expected: Any, got: Any) -> None:
+    """Exact equality, for labels, counts and texts."""
+    if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
+        a, b = np.asarray(expected), np.asarray(got)
+        if a.shape != b.shape:
+            raise wrong(f"{name} should have shape {a.shape}, but it has shape {b.shape}")
+        bad = np.flatnonzero(a.ravel() != b.ravel())
+        if bad.size:
+            raise wrong(f"{name}: {bad.size} of {a.size} values differ from the expected ones "
+                        f"(first at position {bad[0]}: expected {a.ravel()[bad[0]]}, got {b.ravel()[bad[0]]})")
+        return
+    if type(got) is not type(expected) or got != expected:
+        raise wrong(f"{name}: expected {expected!r}, got {got!r}")
+
+
+def check_between(name: str, got: Any, *, low: float | None = None, high: float | None = None) -> None:
+    """A threshold: low <= got <= high (either bound may be left out)."""
+    arr = as_numbers(name, got)
+    if arr.size != 1:
+        raise wrong(f"{name} should be a single number, but it holds {arr.size}")
+    x = float(arr.reshape(-1)[0])
+    if not np.isfinite(x):
+        raise wrong(f"{name} is {x}, not a finite number")
+    if low is not None and x < low:
+        raise wrong(f"{name} is {x:.6g}, below the required {low:.6g} (short by {low - x:.3g})")
+    if high is not None and x > high:
+        raise wrong(f"{name} is {x:.6g}, above the allowed {high:.6g} (over by {x - high:.3g})")
+
+
+def check_agreement(name: str, a: Any, b: Any, *, at_least: float = 1.0) -> None:
+    """Two label vectors agree on at least this share of positions (1.0: identical)."""
+    a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
+    if a.shape != b.shape:
+        raise wrong(f"{name}: the two models returned {a.size} and {b.size} predictions")
+    share = float(np.mean(a == b)) if a.size else 0.0
+    if share < at_least:
+        raise wrong(f"{name}: the two models agree on {share:.1%} of the inputs; "
+                    f"expected at least {at_least:.1%} (short by {at_least - share:.1%})")
+
+
+def check_figure(name: str, figures: list[str]) -> None:
+    """At least one image was displayed by the question's cells."""
+    for png in figures:
+        try:
+            if base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n":
+                return
+        except (binascii.Error, ValueError):
+            continue
+    raise CheckFailed(Outcome.MISSING, f"{name}: no figure was shown; the cell should end with a plot (plt.show())")
+
+
+def check_text_answered(name: str, text: str, *, min_words: int = 5) -> None:
+    """A text answer is there: not empty, not the placeholder, at least a few words."""
+    words = len(text.split())
+    if words == 0:
+        raise CheckFailed(Outcome.MISSING, f"{name}: the answer cell is empty or still says 'YOUR ANSWER HERE'")
+    if words < min_words:
+        raise CheckFailed(Outcome.MISSING,
+                          f"{name}: the answer has {words} word(s); at least {min_words} are expected")

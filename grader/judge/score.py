@@ -1,0 +1,179 @@
+"""Judging: run each question's checks on the plain data an execution produced.
+
+Nothing here talks to a kernel. An answer that is missing or broken becomes the right kind
+of outcome: "missing" when the student did not attempt it (a None answer, an untouched
+`raise NotImplementedError()`), "student code failed" with the traceback of the cell that
+raised, "timed out" or "kernel died" when the question's cells never finished.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.judge.catalogue import Exercise, Question
+from grader.judge.checks import CheckFailed
+from grader.kernel.execute import END, CellRun, Execution, FetchPlan
+from grader.inputs.notebook import QuestionCells, answer_text
+from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
+from grader.kernel.plaindata import Answer
+
+
+MAX_FIGURES_KEPT = 4  # per question, for feedback pages
+
+
+class NoReference(Exception):
+    """The reference run is not available here (e.g. a student without the solutions)."""
+
+
+class GraderError(Exception):
+    """The grader itself could not judge a check; never counted against the student."""
+
+
+def build_plan(exercise: Exercise, located: dict[str, QuestionCells], plan: FetchPlan) -> FetchPlan:
+    """Add to `plan`: fetch each question's answers right after its last code cell (at the
+    end of the notebook if none was found)."""
+    for q in exercise.questions:
+        cells = located.get(q.id)
+        after = max(cells.code) if cells and cells.code else END
+        seen = set()
+        for check in q.checks:
+            for request in check.needs:
+                if request.key not in seen:
+                    seen.add(request.key)
+                    plan.add(after, q.id, request)
+    return plan
+
+
+class Evidence:
+    """What a check may look at for one question: fetched answers, the reference run's
+    answers, the figures its cells showed and its text answer."""
+
+    def __init__(self, question: Question, answers: dict[str, Answer], reference: dict[str, Answer] | None,
+                 figures: list[str], text: str):
+        self.question = question
+        self._answers = answers
+        self._reference = reference
+        self._figures = figures
+        self._text = text
+        self.metrics: dict[str, float | str] = {}
+
+    def answer(self, key: str) -> Any:
+        return unwrap(key, self._answers.get(key, Answer("not_run", message="not fetched")))
+
+    def reference(self, key: str) -> Any:
+        if self._reference is None:
+            raise NoReference("needs the reference solution's run; it is checked when your instructor grades")
+        ans = self._reference.get(key)
+        if ans is None or not ans.ok or ans.value is None:
+            why = ans.message if ans is not None else "not fetched"
+            raise GraderError(f"the reference solution has no usable {key} ({why})")
+        return ans.value
+
+    def figures(self) -> list[str]:
+        return self._figures
+
+    def text(self) -> str:
+        return self._text
+
+    def record(self, name: str, value: float | str) -> None:
+        """Keep a plain number or text a check measured, for reports (e.g. a leaderboard)."""
+        self.metrics[name] = value
+
+
+def unwrap(key: str, ans: Answer) -> Any:
+    """The answer's value, or the CheckFailed that says why there is none."""
+    if ans.status == "ok":
+        if ans.value is None:
+            raise CheckFailed(Outcome.MISSING, f"{key} is still None: this part has not been answered")
+        return ans.value
+    if ans.status == "missing":
+        raise CheckFailed(Outcome.MISSING, f"{key} is not defined in the notebook ({ans.message})")
+    if ans.status == "error":
+        if ans.message.startswith("NotImplementedError"):
+            raise CheckFailed(Outcome.MISSING, f"{key}: not implemented yet (still raises NotImplementedError)")
+        tb = f"\n{ans.traceback}" if ans.traceback else ""
+        raise CheckFailed(Outcome.CODE_FAILED, f"computing {key} raised {ans.message}{tb}")
+    if ans.status in ("invalid", "unsupported"):
+        raise CheckFailed(Outcome.WRONG, f"{key} is not a usable answer: {ans.message}")
+    raise CheckFailed(Outcome.MISSING, f"{key} could not be fetched: {ans.message}")
+
+
+def _cell_failure(execution: Execution, cells: QuestionCells | None) -> CellRun | None:
+    """The first of the question's cells that did not run cleanly."""
+    if cells is None:
+        return None
+    return execution.first_failure(cells.code)
+
+
+def _explain(failure: CellRun, result: CheckResult) -> CheckResult:
+    """Turn a check that failed for lack of an answer into what really happened in the cell."""
+    if result.outcome not in (Outcome.MISSING, Outcome.CODE_FAILED, Outcome.WRONG) or failure is None:
+        return result
+    where = f"cell {failure.index + 1}"
+    if failure.status == "error":
+        if failure.ename == "NotImplementedError":
+            result.outcome, result.message = Outcome.MISSING, f"not implemented yet ({where} still raises NotImplementedError)"
+        elif result.outcome is Outcome.MISSING:
+            result.outcome = Outcome.CODE_FAILED
+            result.message = (f"{where} raised {failure.ename}: {failure.evalue}, so this could not be "
+                              f"checked.\n{failure.traceback}")
+    elif failure.status == "timeout":
+        result.outcome, result.message = Outcome.TIMED_OUT, f"{where}: {failure.reason}"
+    elif failure.status == "died":
+        result.outcome, result.message = Outcome.KERNEL_DIED, f"{where}: {failure.reason}"
+    elif failure.status == "not_run":
+        outcome = Outcome.TIMED_OUT if "time limit" in failure.reason else Outcome.KERNEL_DIED
+        if "grader error" in failure.reason:
+            outcome = Outcome.GRADER_ERROR
+        result.outcome, result.message = outcome, f"{where} never ran: {failure.reason}"
+    return result
+
+
+def score_question(question: Question, execution: Execution, cells: QuestionCells | None,
+                   reference: dict[str, Answer] | None) -> QuestionResult:
+    answers = execution.answers.get(question.id, {})
+    figures = [f for i in (cells.code if cells else []) for f in execution.cells.get(i, CellRun(i)).figures]
+    text = answer_text(execution.notebook, cells) if cells else ""
+    ev = Evidence(question, answers, reference, figures, text)
+    failure = _cell_failure(execution, cells)
+    result = QuestionResult(question.id, question.title, question.points, answer_text=text,
+                            figures=figures[:MAX_FIGURES_KEPT])
+    for check in question.checks:
+        cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
+        try:
+            check.run(ev)
+        except CheckFailed as exc:
+            cr.outcome, cr.message = exc.outcome, exc.message
+            cr = _explain(failure, cr)
+        except NoReference as exc:
+            cr.outcome, cr.message = Outcome.NOT_CHECKED, str(exc)
+        except GraderError as exc:
+            cr.outcome, cr.message = Outcome.GRADER_ERROR, str(exc)
+        except Exception as exc:  # a bug in a check is the grader's failure, not the student's
+            cr.outcome, cr.message = Outcome.GRADER_ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
+        if failure is not None and failure.status != "error" and check.judges == "code":
+            # A cell of this question hung or took the kernel down: nothing its code
+            # produced counts, even where a value happened to be fetched after a restart.
+            cr.outcome, cr.message = Outcome.MISSING, ""
+            cr = _explain(failure, cr)
+        result.checks.append(cr)
+    result.metrics = dict(ev.metrics)
+    return result
+
+
+def missing_exercise(exercise: Exercise, why: str, outcome: Outcome = Outcome.MISSING) -> list[QuestionResult]:
+    """Every question of an exercise that could not be run at all, with one reason."""
+    return [
+        QuestionResult(q.id, q.title, q.points,
+                       [CheckResult(c.name, outcome, why, c.weight, c.hidden) for c in q.checks])
+        for q in exercise.questions
+    ]
+
+
+def score_exercise(exercise: Exercise, execution: Execution, located: dict[str, QuestionCells],
+                   reference: dict[str, dict[str, Answer]] | None) -> list[QuestionResult]:
+    return [
+        score_question(q, execution, located.get(q.id),
+                       None if reference is None else reference.get(q.id, {}))
+        for q in exercise.questions
+    ]

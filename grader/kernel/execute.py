@@ -1,0 +1,488 @@
+"""Executing a notebook in a fresh, sandboxed kernel and fetching answers as plain data.
+
+`execute_notebook` runs every code cell in a scratch copy of the submission and, right
+after the last cell of each question, asks the kernel for that question's answers (so a
+crash later in the notebook cannot lose them). It returns an `Execution`: plain data only,
+no live objects. Nothing here decides a score.
+
+Failures are results: a cell that raises is recorded and the next cell runs; a cell past
+its time limit is interrupted, and killed if it ignores the interrupt; a dead kernel is
+recorded, restarted, and the cells that had succeeded are replayed so later questions
+still get a fair run. The notebook's wall-clock limit kills the kernel whatever it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from queue import Empty
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from grader.kernel.manager import MAX_MESSAGE_BYTES, STARTUP_CODE, GraderKernelManager
+from grader.kernel.plaindata import Answer, decode_answer
+from grader.kernel.requests import ANSWER_MIME, Request, fetch_code, new_nonce
+from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+MAX_FIGURES_PER_CELL = 10
+MAX_FIGURE_BYTES = 2 * 2**20
+MAX_KERNEL_RESTARTS = 2
+END = -1  # fetch point: after the last cell
+IOPUB_GRACE = 5.0  # seconds the output of a request may lag behind its reply
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+@dataclass
+class CellRun:
+    """What happened to one code cell. status: ok, error, timeout, died, not_run."""
+
+    index: int
+    status: str = "not_run"
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+    reason: str = ""
+    figures: list[str] = field(default_factory=list)  # base64 PNG
+    seconds: float = 0.0
+
+
+@dataclass
+class Execution:
+    """The plain-data outcome of running one notebook."""
+
+    cells: dict[int, CellRun]
+    answers: dict[str, dict[str, Answer]]  # question id -> request key -> answer
+    events: list[str]
+    sandbox: str
+    seconds: float
+    notebook: nbformat.NotebookNode  # the executed copy, outputs included
+
+    def first_failure(self, indices: list[int]) -> CellRun | None:
+        for i in indices:
+            run = self.cells.get(i)
+            if run is not None and run.status != "ok":
+                return run
+        return None
+
+
+@dataclass
+class FetchPlan:
+    """Which requests to send after which cell: {cell index or END: [(question, request)]}."""
+
+    points: dict[int, list[tuple[str, Request]]] = field(default_factory=dict)
+
+    def add(self, after_cell: int, question: str, request: Request) -> None:
+        self.points.setdefault(after_cell, []).append((question, request))
+
+
+class _LimitedClient(NotebookClient):
+    """nbclient's client with a cap on output size, per cell and per notebook."""
+
+    def __init__(self, nb, km, limits: Limits, **kw):
+        super().__init__(nb, km=km, **kw)
+        self.limits = limits
+        self.bytes_total = 0
+        self.bytes_cell: dict[int, int] = {}
+        self.truncated: set[int] = set()
+        self.error_replies: dict[int, dict] = {}  # cell index -> execute_reply content with status error
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        # The reply, not the output, says whether a cell raised: when IPython cannot format a
+        # traceback (a thread bomb has used up the memory) it sends no `error` output at all.
+        if exec_reply is not None and exec_reply.get("content", {}).get("status") == "error":
+            self.error_replies[cell_index] = exec_reply["content"]
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        size = sum(len(str(v)) for v in content.get("data", {}).values()) + len(str(content.get("text", "")))
+        used = self.bytes_cell.get(cell_index, 0) + size
+        if used > self.limits.output_per_cell or self.bytes_total + size > self.limits.output_per_notebook:
+            if cell_index not in self.truncated:
+                self.truncated.add(cell_index)
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[grader: output of this cell truncated at {self.limits.output_per_cell // 1024} KB]\n"))
+            return None
+        self.bytes_cell[cell_index] = used
+        self.bytes_total += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _describe_exit(returncode: int | None, sandboxed: bool) -> str:
+    if returncode is None:
+        return "the kernel stopped responding"
+    if sandboxed and returncode > 128:  # bubblewrap reports a signal as 128 + its number
+        returncode = 128 - returncode
+    if returncode < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        meaning = {
+            "SIGSEGV": "a segmentation fault (a crash in native code)",
+            "SIGKILL": "SIGKILL (killed: often a memory limit or a killed parent)",
+            "SIGABRT": "an abort in native code",
+            "SIGBUS": "a bus error (a crash in native code)",
+        }.get(name, name)
+        return f"the kernel died from {meaning}"
+    return f"the kernel process exited with status {returncode} (e.g. os._exit)"
+
+
+class _Runner:
+    def __init__(self, nb, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode,
+                 options: KernelOptions):
+        self.nb = nb
+        self.options = options
+        self.scratch = scratch
+        self.sockets = sockets
+        self.limits = limits
+        self.sandbox = sandbox
+        self.events: list[str] = []
+        self.cells: dict[int, CellRun] = {}
+        self.answers: dict[str, dict[str, Answer]] = {}
+        self.succeeded: list[int] = []
+        self.restarts = 0
+        self.km: GraderKernelManager | None = None
+        self.client: _LimitedClient | None = None
+        self.deadline = 0.0
+        self.stopped_reason = ""  # set when no more cells may run
+
+    # -- kernel lifecycle ---------------------------------------------------------------
+    async def start(self) -> None:
+        self.km = GraderKernelManager(
+            scratch=self.scratch, sockets=self.sockets, limits=self.limits, sandbox=self.sandbox,
+            options=self.options,
+        )
+        self.client = _LimitedClient(
+            self.nb, self.km, self.limits,
+            timeout=int(self.limits.cell_timeout), interrupt_on_timeout=False, allow_errors=True,
+            record_timing=False, iopub_timeout=int(IOPUB_GRACE), raise_on_iopub_timeout=True,
+            shutdown_kernel="immediate",
+        )
+        await self.km.start()
+        try:
+            await self.client.async_start_new_kernel_client()
+            status, _ = await self.raw_execute(STARTUP_CODE, timeout=60)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}; kernel log: {self.kernel_log()}") from None
+        if status != "ok":
+            raise RuntimeError(f"the kernel failed to start ({status}); kernel log: {self.kernel_log()}")
+
+    def kernel_log(self) -> str:
+        try:
+            return (self.sockets / "kernel.log").read_text(errors="replace")[-2000:].strip() or "(empty)"
+        except OSError:
+            return "(none)"
+
+    async def stop(self) -> None:
+        if self.km is None:
+            return
+        self.km.hard_kill()
+        try:
+            if self.client is not None and self.client.kc is not None:
+                self.client.kc.stop_channels()
+            await asyncio.wait_for(self.km.shutdown_kernel(now=True), 10)
+        except Exception:
+            pass
+        try:
+            await self.km.cleanup_resources()
+        except Exception:
+            pass
+        self.km.release()
+        self.km = None
+        self.client = None
+
+    def exit_code(self) -> int | None:
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return None if proc is None else proc.poll()
+
+    async def restart_and_replay(self, why: str) -> bool:
+        """Fresh kernel, earlier successful cells replayed; False when out of restarts/time."""
+        await self.stop()
+        if self.restarts >= MAX_KERNEL_RESTARTS:
+            self.stopped_reason = f"the kernel was restarted {self.restarts} times already ({why})"
+            return False
+        self.restarts += 1
+        try:
+            await self.start()
+            for i in self.succeeded:
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stopped_reason = "the notebook time limit was reached while replaying cells"
+                    return False
+                status, _ = await self.raw_execute(
+                    self.nb.cells[i].source, timeout=min(self.limits.cell_timeout, remaining))
+                if status in ("dead", "timeout"):
+                    self.stopped_reason = f"replaying cell {i} after a restart failed ({status})"
+                    return False
+        except Exception as exc:
+            self.stopped_reason = f"the kernel could not be restarted: {exc}"
+            return False
+        self.events.append(f"kernel restarted after {why}; {len(self.succeeded)} earlier cells replayed")
+        return True
+
+    # -- raw execution (grader's own code) ---------------------------------------------
+    async def raw_execute(self, code: str, timeout: float) -> tuple[str, list[dict]]:
+        """Run code; return (status, display_data payloads of ANSWER_MIME). status: ok, error,
+        timeout, dead, or iopub_lost (the reply came but its output never did: the output
+        channel was cut, e.g. by a message over the size limit)."""
+        kc = self.client.kc
+        msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        payloads: list[dict] = []
+        end = time.monotonic() + timeout
+        idle = False
+        replied_at: float | None = None
+        status = "ok"
+        while not (idle and replied_at is not None):
+            now = time.monotonic()
+            if now >= end:
+                return ("timeout" if self.exit_code() is None else "dead"), payloads
+            if self.exit_code() is not None:
+                return "dead", payloads
+            if replied_at is not None and now - replied_at > IOPUB_GRACE:
+                return "iopub_lost", payloads
+            if replied_at is None:
+                try:
+                    reply = await kc.get_shell_msg(timeout=0.05 if not idle else min(1.0, end - now))
+                    if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                        replied_at = time.monotonic()
+                except Empty:
+                    pass
+            if idle:
+                continue
+            try:
+                msg = await kc.get_iopub_msg(timeout=min(0.5, max(0.01, end - now)))
+            except Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "display_data" and ANSWER_MIME in msg["content"].get("data", {}):
+                payloads.append(msg["content"]["data"][ANSWER_MIME])
+            elif kind == "error":
+                status = "error"
+            elif kind == "status" and msg["content"].get("execution_state") == "idle":
+                idle = True
+        return status, payloads
+
+    async def fetch(self, question: str, request: Request) -> None:
+        bucket = self.answers.setdefault(question, {})
+        if self.km is None or self.exit_code() is not None:
+            bucket[request.key] = Answer("not_run", message=self.stopped_reason or "the kernel was not running")
+            return
+        remaining = self.deadline - time.monotonic()
+        nonce = new_nonce()
+        status, payloads = await self.raw_execute(
+            fetch_code(request, nonce), timeout=max(1.0, min(self.limits.cell_timeout, remaining)))
+        if status in ("timeout", "dead", "iopub_lost"):
+            what = {"timeout": "took too long", "dead": "killed the kernel",
+                    "iopub_lost": "sent more output than the grader accepts"}[status]
+            bucket[request.key] = Answer("error", message=f"computing this answer {what}")
+            await self.recover_after(f"fetching {request.key} {what}", status)
+            return
+        # Only answers in reply to this request (raw_execute filters by its msg_id) that carry
+        # this request's nonce count: one sent earlier, by a background thread or by a cell
+        # imitating the grader, does not.
+        stamped = [p for p in payloads if type(p) is dict and p.get("nonce") == nonce]
+        if len(payloads) > len(stamped):
+            self.events.append(f"fetching {request.key}: {len(payloads) - len(stamped)} answer message(s) "
+                               "not sent by the grader's request were ignored")
+        if len(stamped) != 1:
+            bucket[request.key] = Answer("invalid", message=(
+                "the kernel did not send exactly one answer to the grader's request"
+                + (" (the notebook sent answer messages of its own)" if len(payloads) > len(stamped) else "")))
+            return
+        bucket[request.key] = decode_answer(stamped[0], request.key)
+
+    async def recover_after(self, why: str, status: str) -> None:
+        """Make the kernel usable again: interrupt a slow request, or restart and replay."""
+        if status == "timeout" and await self.interrupt():
+            return
+        await self.restart_and_replay(why)
+
+    async def output_channel_lost(self, i: int) -> bool:
+        """After a cell whose output never finished: is the output channel cut? If so, restart
+        and replay (the grader can no longer see output or fetch answers from this kernel)."""
+        status, _ = await self.raw_execute("pass", timeout=2 * IOPUB_GRACE)
+        if status != "iopub_lost":
+            return False
+        self.events.append(f"cell {i}: its output exceeded the grader's limit; kernel restarted")
+        await self.restart_and_replay(f"an output flood in cell {i}")
+        return True
+
+    async def interrupt(self) -> bool:
+        """Interrupt the kernel; True if it becomes responsive within the grace period."""
+        try:
+            await self.km.interrupt_kernel()
+        except Exception:
+            return False
+        status, _ = await self.raw_execute("pass", timeout=self.limits.interrupt_grace)
+        return status in ("ok", "error")
+
+    # -- the notebook -------------------------------------------------------------------
+    async def run_cell(self, i: int) -> CellRun:
+        cell = self.nb.cells[i]
+        run = CellRun(index=i)
+        remaining = self.deadline - time.monotonic()
+        per_cell = min(self.limits.cell_timeout, remaining)
+        self.client.timeout = max(1, int(per_cell))
+        started = time.monotonic()
+        try:
+            await self.client.async_execute_cell(cell, i, store_history=True)
+        except CellTimeoutError as exc:
+            run.seconds = time.monotonic() - started
+            if "IOPub" in str(exc) and await self.output_channel_lost(i):
+                run.status, run.ename = "error", "OutputTooLarge"
+                run.evalue = (f"the cell sent more than {MAX_MESSAGE_BYTES // 2**20} MB of output at once; "
+                              "the grader cut it off and restarted the kernel")
+                run.reason = run.evalue
+                return run
+            if "IOPub" in str(exc):  # only slow output: the cell itself completed
+                run.status = "ok"
+                self.succeeded.append(i)
+                return run
+            run.status = "timeout"
+            if per_cell < self.limits.cell_timeout:
+                run.reason = f"the notebook's time limit of {self.limits.notebook_timeout:.0f} s was reached in this cell"
+                self.stopped_reason = run.reason
+                await self.stop()
+            elif await self.interrupt():
+                run.reason = f"the cell ran longer than {self.limits.cell_timeout:.0f} s and was interrupted"
+            else:
+                run.reason = (f"the cell ran longer than {self.limits.cell_timeout:.0f} s and ignored the "
+                              "interrupt, so the kernel was killed")
+                await self.restart_and_replay(f"a time-out in cell {i}")
+            return run
+        except DeadKernelError:
+            run.seconds = time.monotonic() - started
+            run.status = "died"
+            run.reason = _describe_exit(self.exit_code(), self.sandbox.enabled) + " while running this cell"
+            if self.km.memory_limit_hit():
+                run.reason += (f"; its processes had reached the memory limit of "
+                               f"{self.limits.memory_total / 2**30:.0f} GB")
+            self.events.append(f"cell {i}: {run.reason}")
+            await self.restart_and_replay(f"the kernel died in cell {i}")
+            return run
+        run.seconds = time.monotonic() - started
+        run.figures = _figures(cell)
+        err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        if err is None and i in self.client.error_replies:
+            reply = self.client.error_replies[i]
+            err = {"ename": reply.get("ename") or "Error", "evalue": reply.get("evalue") or
+                   "the cell raised an exception that the kernel could not even describe",
+                   "traceback": reply.get("traceback") if isinstance(reply.get("traceback"), list) else []}
+        if err is not None:
+            run.status = "error"
+            run.ename = str(err.get("ename", ""))[:200]
+            run.evalue = str(err.get("evalue", ""))[:2000]
+            run.traceback = strip_ansi("\n".join(err.get("traceback", [])))[-6000:]
+        else:
+            run.status = "ok"
+            self.succeeded.append(i)
+        return run
+
+    async def run(self, plan: FetchPlan) -> None:
+        self.deadline = time.monotonic() + self.limits.notebook_timeout
+        await self.start()
+        try:
+            for i, cell in enumerate(self.nb.cells):
+                if cell.cell_type == "code" and cell.source.strip():
+                    if self.stopped_reason or self.km is None:
+                        self.cells[i] = CellRun(index=i, status="not_run",
+                                                reason=self.stopped_reason or "the kernel was stopped")
+                    else:
+                        self.cells[i] = await self.run_cell(i)
+                for question, request in plan.points.get(i, []):
+                    await self.fetch(question, request)
+            for question, request in plan.points.get(END, []):
+                await self.fetch(question, request)
+        finally:
+            await self.stop()
+
+
+def _figures(cell) -> list[str]:
+    figs = []
+    for out in cell.get("outputs", []):
+        png = out.get("data", {}).get("image/png") if out.get("output_type") in ("display_data", "execute_result") else None
+        if isinstance(png, str) and len(png) <= MAX_FIGURE_BYTES * 4 // 3:
+            try:
+                base64.b64decode(png, validate=False)
+            except ValueError:
+                continue
+            figs.append(png)
+        if len(figs) >= MAX_FIGURES_PER_CELL:
+            break
+    return figs
+
+
+def copy_support_files(files: dict[str, Path], scratch: Path) -> None:
+    """Copy each `name -> file or folder` into `scratch`, in order (a later file may land
+    inside an earlier folder: `libitmal/mnist.py`)."""
+    for name, src in files.items():
+        if src.is_dir():
+            shutil.copytree(src, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, scratch / name)
+
+
+def execute_notebook(
+    nb: nbformat.NotebookNode,
+    plan: FetchPlan,
+    *,
+    limits: Limits,
+    sandbox: SandboxMode,
+    support_files: dict[str, Path] | None = None,
+    options: KernelOptions = KernelOptions(),
+) -> Execution:
+    """Run `nb` (a copy is made) in a fresh sandboxed kernel and fetch the planned answers.
+
+    `support_files` maps names in the scratch directory to files or directories copied there
+    first (the course helpers). The original notebook file is never touched.
+    """
+    nb = nbformat.from_dict(nbformat.from_dict(nb))  # deep copy; outputs will be replaced
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="itmal-run-") as tmp:
+        scratch = Path(tmp, "scratch")
+        sockets = Path(tmp, "sockets")
+        scratch.mkdir()
+        sockets.mkdir()
+        copy_support_files(support_files or {}, scratch)
+        nbformat.write(nb, scratch / "submission.ipynb")
+        runner = _Runner(nb, scratch, sockets, limits, sandbox, options)
+        try:
+            asyncio.run(runner.run(plan))
+        except Exception as exc:  # the grader's own failure: reported, not raised
+            runner.events.append(f"grader error while executing: {type(exc).__name__}: {exc}")
+            for i, cell in enumerate(nb.cells):
+                if cell.cell_type == "code" and cell.source.strip():
+                    runner.cells.setdefault(i, CellRun(index=i, status="not_run", reason="grader error"))
+            for point in plan.points.values():
+                for question, request in point:
+                    runner.answers.setdefault(question, {}).setdefault(
+                        request.key, Answer("not_run", message=f"grader error: {exc}"))
+    return Execution(
+        cells=runner.cells,
+        answers=runner.answers,
+        events=runner.events,
+        sandbox=sandbox.describe(),
+        seconds=time.monotonic() - started,
+        notebook=nb,
+    )

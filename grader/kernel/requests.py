@@ -1,0 +1,208 @@
+"""What the grader asks the kernel for, and the code it sends to get it.
+
+A request names a value in the student's namespace, a function to call on inputs the
+grader chooses, or a model whose `predict` the grader calls on its own features. The
+kernel answers with one `display_data` message of MIME type `ANSWER_MIME` holding JSON;
+arrays travel as base64 `.npy` bytes. Nothing the kernel sends is trusted: `plaindata.py`
+validates it. Inputs go into the kernel, but labels and expected values never do.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grader.kernel.plaindata import MAX_NPY_BYTES
+
+ANSWER_MIME = "application/vnd.itmal.answer+json"
+# the grader's own limit on an array answer, applied in the kernel too, before any copy
+MAX_ARRAY_BYTES = MAX_NPY_BYTES
+
+_DOTTED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _check_name(name: str) -> str:
+    if not _DOTTED_NAME.match(name):
+        raise ValueError(f"not a dotted Python name: {name!r}")
+    return name
+
+
+def encode_input(value: object) -> dict:
+    """An input for the kernel, as plain data: arrays as .npy bytes, the rest as JSON."""
+    if isinstance(value, np.ndarray):
+        buf = io.BytesIO()
+        np.save(buf, value, allow_pickle=False)
+        return {"npy": base64.b64encode(buf.getvalue()).decode("ascii")}
+    json.dumps(value)  # raises for anything that is not plain data
+    return {"json": value}
+
+
+@dataclass(frozen=True)
+class Request:
+    """Base class: `key` names the answer; `expression()` is the code that computes it."""
+
+    key: str
+
+    def expression(self) -> str:
+        raise NotImplementedError
+
+    def inputs(self) -> list[dict]:
+        return []
+
+
+@dataclass(frozen=True)
+class Value(Request):
+    """A variable (or attribute path) in the student's namespace after the question's cells."""
+
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    def expression(self) -> str:
+        return self.name
+
+
+def value(name: str) -> Value:
+    return Value(key=name, name=name)
+
+
+@dataclass(frozen=True)
+class Call(Request):
+    """Call the student's function `function(*args)` with inputs chosen by the grader."""
+
+    function: str = ""
+    args: tuple = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        _check_name(self.function)
+
+    def inputs(self) -> list[dict]:
+        return [encode_input(a) for a in self.args]
+
+    def expression(self) -> str:
+        return f"{self.function}(*__itmal_inputs)"
+
+
+@dataclass(frozen=True, eq=False)
+class Predict(Request):
+    """`model.predict(X)` on features the grader supplies; the labels stay with the grader."""
+
+    model: str = ""
+    features: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        _check_name(self.model)
+
+    def inputs(self) -> list[dict]:
+        return [encode_input(np.asarray(self.features))]
+
+    def expression(self) -> str:
+        return f"{self.model}.predict(*__itmal_inputs)"
+
+
+# The code run in the kernel. It is self-contained (imports inside a function) so that a
+# student's globals cannot change which helpers it uses; a student *can* still replace
+# numpy or json, which is why nothing it sends back is trusted.
+_FETCH_TEMPLATE = r'''
+def __itmal_fetch(spec_json):
+    import base64, io, json, traceback
+    from IPython.display import publish_display_data
+    __itmal_spec = json.loads(spec_json)
+    MAX_TEXT = 1_000_000
+    MAX_ARRAY_BYTES = %(max_array)d
+
+    def decode(item):
+        if "npy" in item:
+            import numpy
+            return numpy.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+        return item["json"]
+
+    def plain(v, depth=0):
+        if depth > 20:
+            raise TypeError("nested too deeply")
+        if v is None or type(v) in (bool, int, float):
+            return v
+        if type(v) is str:
+            if len(v) > MAX_TEXT:
+                raise TypeError(f"a string of {len(v)} characters is too long")
+            return v
+        if type(v) in (list, tuple) and all(
+            x is None or type(x) in (bool, int, float, str, list, tuple, dict) for x in v
+        ):
+            return [plain(x, depth + 1) for x in v]
+        if type(v) is dict and all(type(k) is str for k in v):
+            return {k: plain(x, depth + 1) for k, x in v.items()}
+        raise TypeError("not plain data")
+
+    def encode(v):
+        # Text (of any str subclass) never goes through numpy: a 1 GB string would become a
+        # 4 GB unicode array before being refused.
+        if isinstance(v, (str, bytes)):
+            if len(v) > MAX_TEXT:
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": f"a text of {len(v)} characters (at most {MAX_TEXT})"}
+            if type(v) is not str:
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": f"a {type(v).__name__} object (text or numbers were expected)"}
+        try:
+            return {"status": "ok", "kind": "json", "value": plain(v)}
+        except TypeError:
+            pass
+        try:
+            import numpy
+            if isinstance(v, numpy.generic):
+                return {"status": "ok", "kind": "json", "value": plain(v.item())}
+            arr = numpy.asarray(v)
+            if type(arr) is not numpy.ndarray:  # asarray must give a plain array; a rigged __array__ may not
+                arr = numpy.array(arr, subok=False)
+            if arr.dtype.kind not in "biuf":
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": f"an array of dtype {arr.dtype} (numbers were expected)"}
+            if arr.nbytes > MAX_ARRAY_BYTES:  # checked before any copy (broadcast views are free)
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": f"an array of {arr.size} elements ({arr.nbytes / 2**20:.0f} MB; "
+                                   f"at most {MAX_ARRAY_BYTES // 2**20} MB)"}
+            buf = io.BytesIO()
+            numpy.save(buf, numpy.ascontiguousarray(arr), allow_pickle=False)
+            return {"status": "ok", "kind": "npy", "value": base64.b64encode(buf.getvalue()).decode("ascii")}
+        except Exception as exc:
+            return {"status": "unsupported", "type": type(v).__name__, "message": str(exc)[:500]}
+
+    __itmal_inputs = [decode(item) for item in __itmal_spec["inputs"]]
+    try:
+        result = eval(__itmal_spec["expression"], globals(), {"__itmal_inputs": __itmal_inputs})
+    except NameError as exc:
+        answer = {"status": "missing", "message": str(exc)[:500]}
+    except BaseException as exc:
+        tb = traceback.format_exc()
+        answer = {"status": "error", "ename": type(exc).__name__, "evalue": str(exc)[:2000],
+                  "traceback": tb[-6000:]}
+    else:
+        answer = encode(result)
+    answer["key"] = __itmal_spec["key"]
+    answer["nonce"] = __itmal_spec["nonce"]
+    publish_display_data({"%(mime)s": answer})
+
+__itmal_fetch(%(spec)r)
+del __itmal_fetch
+'''
+
+
+def new_nonce() -> str:
+    """A fresh, unguessable token for one request: an answer must carry it to count."""
+    return secrets.token_hex(16)
+
+
+def fetch_code(request: Request, nonce: str = "") -> str:
+    """The code that computes `request` in the kernel and publishes it as plain data,
+    stamped with `nonce` (see `execute._Runner.fetch`: only a message in reply to this very
+    request, carrying this nonce, is taken as the answer)."""
+    spec = {"key": request.key, "nonce": nonce, "expression": request.expression(), "inputs": request.inputs()}
+    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": json.dumps(spec), "max_array": MAX_ARRAY_BYTES}

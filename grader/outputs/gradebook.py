@@ -1,0 +1,104 @@
+"""Tables for the instructor: the gradebook, the Search Quest leaderboard, and the sheet of
+text answers to grade by hand (and merging it back)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from grader.judge.outcomes import LEADERBOARD_METRIC, LEADERBOARD_MODEL, SubmissionResult
+
+MANUAL_COLUMNS = ["submission", "question", "max_points", "text", "points", "comment"]
+
+
+def _csv(rows: list[list]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def gradebook_csv(results: list[SubmissionResult]) -> str:
+    """One row per submission, one column per question: importable into an LMS grade centre."""
+    if not results:
+        return _csv([["submission", "total", "max_points", "verdict", "final"]])
+    qids = [q.id for q in results[0].questions]
+    rows = [["submission", *qids, "total", "max_points", "verdict", "final"]]
+    for r in sorted(results, key=lambda r: r.name):
+        points = {q.id: q.points for q in r.questions}
+        rows.append([r.name, *(f"{points.get(q, 0):g}" for q in qids), f"{r.points:g}", f"{r.max_points:g}",
+                     r.verdict, "yes" if r.final else "no"])
+    return _csv(rows)
+
+
+def leaderboard_csv(results: list[SubmissionResult]) -> str:
+    """The MNIST Search Quest, ranked by f1_micro measured by the grader on held-out digits."""
+    entries = []
+    for r in results:
+        for q in r.questions:
+            if LEADERBOARD_METRIC in q.metrics:
+                entries.append((float(q.metrics[LEADERBOARD_METRIC]), r.name, str(q.metrics.get(LEADERBOARD_MODEL, ""))))
+    entries.sort(key=lambda e: (-e[0], e[1]))
+    rows = [["rank", "submission", "f1_micro_held_out", "model"]]
+    rows += [[i, name, f"{score:.5f}", model] for i, (score, name, model) in enumerate(entries, 1)]
+    return _csv(rows)
+
+
+def manual_rows(results: list[SubmissionResult]) -> list[list]:
+    """Every text answer, with the points it is worth, for the instructor to fill in."""
+    rows = []
+    for r in sorted(results, key=lambda r: r.name):
+        for q in r.questions:
+            for c in q.checks:
+                if c.name == "text answer":
+                    rows.append([r.name, q.id, f"{q.check_max_points(c):g}", q.answer_text,
+                                 "" if c.manual_credit is None else f"{c.manual_credit * q.check_max_points(c):g}",
+                                 c.manual_comment])
+    return rows
+
+
+def manual_csv(results: list[SubmissionResult]) -> str:
+    return _csv([MANUAL_COLUMNS, *manual_rows(results)])
+
+
+class ManualSheetError(ValueError):
+    pass
+
+
+def read_manual(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
+    """(submission, question) -> (points, comment) for every row the instructor filled in."""
+    grades: dict[tuple[str, str], tuple[float, str]] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = set(MANUAL_COLUMNS) - set(reader.fieldnames or [])
+        if missing:
+            raise ManualSheetError(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
+        for n, row in enumerate(reader, 2):
+            if not (row["points"] or "").strip():
+                continue
+            try:
+                points = float(row["points"])
+                maximum = float(row["max_points"])
+            except ValueError:
+                raise ManualSheetError(f"{path.name} line {n}: points {row['points']!r} is not a number") from None
+            if not 0 <= points <= maximum:
+                raise ManualSheetError(f"{path.name} line {n}: {points:g} points is outside 0..{maximum:g}")
+            grades[(row["submission"], row["question"])] = (points, (row.get("comment") or "").strip())
+    return grades
+
+
+def apply_manual(result: SubmissionResult, grades: dict[tuple[str, str], tuple[float, str]]) -> bool:
+    """Put the instructor's points on the text-answer checks; True if anything changed."""
+    changed = False
+    for q in result.questions:
+        if (result.name, q.id) not in grades:
+            continue
+        points, comment = grades[(result.name, q.id)]
+        for c in q.checks:
+            if c.name == "text answer":
+                maximum = q.check_max_points(c)
+                credit = points / maximum if maximum else 0.0
+                if c.manual_credit != credit or c.manual_comment != comment:
+                    c.manual_credit, c.manual_comment = credit, comment
+                    changed = True
+    return changed

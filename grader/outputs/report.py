@@ -1,0 +1,111 @@
+"""Formatting results: Gradescope's results.json and the terminal table. No judging here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from grader.files import write_json_atomic, write_text_atomic
+from grader.judge.outcomes import Outcome, SubmissionResult
+
+_STYLE = {
+    Outcome.PASSED: "green",
+    Outcome.WRONG: "red",
+    Outcome.MISSING: "yellow",
+    Outcome.CODE_FAILED: "red",
+    Outcome.TIMED_OUT: "magenta",
+    Outcome.KERNEL_DIED: "magenta",
+    Outcome.NOT_CHECKED: "dim",
+    Outcome.GRADER_ERROR: "cyan",
+}
+
+
+def gradescope_test(qid: str, title: str, points: float, max_points: float, outcome: str, feedback: str) -> dict:
+    """One question as a Gradescope test entry."""
+    return {
+        "name": f"{qid}: {title}",
+        "number": qid,
+        "score": points,
+        "max_score": max_points,
+        "status": "passed" if outcome == Outcome.PASSED.value else "failed",
+        "output": f"{Outcome(outcome).label}\n{feedback}".strip(),
+        "visibility": "visible",
+        "extra_data": {"outcome": outcome},
+    }
+
+
+def gradescope_document(tests: list[dict], output: str = "") -> dict:
+    """Gradescope's results.json. No timestamps or timings, so grading the same notebook
+    twice writes the same bytes."""
+    return {
+        "score": round(sum(t["score"] for t in tests), 4),
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def gradescope_results(result: SubmissionResult, *, show_hidden: bool = False) -> dict:
+    tests = [gradescope_test(q.id, q.title, q.points, q.max_points, q.outcome.value,
+                             q.feedback(show_hidden=show_hidden)) for q in result.questions]
+    verdict = f"Journal verdict: {result.verdict}"
+    if result.unanswered:
+        verdict += f" (unanswered: {', '.join(result.unanswered)})"
+    return gradescope_document(tests, "\n".join([verdict, result.sandbox, *result.notes]))
+
+
+def text_answers_markdown(result: SubmissionResult) -> str:
+    """Every text answer of a submission, for the instructor to read and grade by hand."""
+    lines = [f"# Text answers: {result.name}", ""]
+    for q in result.questions:
+        if not any(c.name == "text answer" for c in q.checks):
+            continue
+        lines += [f"## {q.id}: {q.title}", "", q.answer_text or "*(no answer)*", ""]
+    return "\n".join(lines)
+
+
+def results_table(result: SubmissionResult, *, show_hidden: bool = True) -> Table:
+    table = Table(title=f"{result.name}: {result.points:g} / {result.max_points:g} points, {result.verdict}")
+    table.add_column("question")
+    table.add_column("points", justify="right")
+    table.add_column("outcome")
+    table.add_column("feedback", overflow="fold", max_width=80)
+    for q in result.questions:
+        first = q.feedback(show_hidden=show_hidden).split("\n")[0]
+        table.add_row(q.id, f"{q.points:g}/{q.max_points:g}",
+                      f"[{_STYLE[q.outcome]}]{q.outcome.label}[/]", first[:300])
+    return table
+
+
+def print_result(result: SubmissionResult, console: Console | None = None) -> None:
+    console = console or Console()
+    if not result.sandbox.startswith("sandboxed"):
+        console.print(f"[bold red]WARNING: {result.sandbox}[/]")
+    console.print(results_table(result))
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/]")
+
+
+def write_submission_outputs(result: SubmissionResult, directory: Path, meta: dict) -> None:
+    """Everything about one graded submission, each file atomic; grading.json goes last and
+    marks the submission as done (it carries the full result and `meta`: fingerprints, time)."""
+    from grader.outputs.html import feedback_page
+
+    write_json_atomic(directory / "results.json", gradescope_results(result, show_hidden=False))
+    write_text_atomic(directory / "feedback.html", feedback_page(result))
+    write_text_atomic(directory / "answers.md", text_answers_markdown(result))
+    write_json_atomic(directory / "grading.json", {"meta": meta, "result": result.to_dict()})
+
+
+def read_grading(directory: Path) -> tuple[SubmissionResult, dict] | None:
+    """A submission's saved result and meta, or None if absent or unreadable."""
+    import json
+
+    try:
+        data = json.loads((directory / "grading.json").read_text(encoding="utf-8"))
+        return SubmissionResult.from_dict(data["result"]), data["meta"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,263 @@
+"""Grading many submissions: in parallel, each in its own worker process, resumable.
+
+A submission counts as done when DIR/<name>/grading.json exists with the same submission
+and configuration fingerprints and a final result; re-running the same command skips it
+(unless --force). Each result is written atomically by its worker as soon as it is done,
+so an interrupted or killed batch loses nothing already finished. The reference solutions
+run once, in this process, before any worker starts; workers find them in the cache.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.files import write_text_atomic
+from grader.outputs.gradebook import apply_manual, gradebook_csv, leaderboard_csv, manual_csv, read_manual
+from grader.judge import reference as reference_store
+from grader.grade import GradingConfig, reference_answers
+from grader.outputs.html import summary_page
+from grader.judge.outcomes import Outcome, SubmissionResult
+from grader.outputs.progress import BatchProgress
+from grader.outputs.report import read_grading, write_submission_outputs
+from grader.judge.score import missing_exercise
+from grader.inputs.submissions import Submission, discover, fingerprint
+from grader.runners.worker import forked_main
+
+
+@dataclass
+class BatchReport:
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # the grader (not the student) failed
+    notes: list[str] = field(default_factory=list)
+    results: list[SubmissionResult] = field(default_factory=list)
+
+
+def _up_to_date(directory: Path, submission_fp: str, config_fp: str) -> bool:
+    saved = read_grading(directory)
+    if saved is None:
+        return False
+    result, meta = saved
+    return (meta.get("submission") == submission_fp and meta.get("config") == config_fp and result.final)
+
+
+def _worker_failed(sub: Submission, why: str, config: GradingConfig) -> SubmissionResult:
+    """A result that says the grader failed: scores 0 and is not final, so it is re-graded."""
+    questions = [q for ex in config.catalogue().values()
+                 for q in missing_exercise(ex, f"the grader failed on this submission: {why}", Outcome.GRADER_ERROR)]
+    return SubmissionResult(name=sub.name, questions=questions, sandbox=config.sandbox.describe(), notes=[why])
+
+
+def _forkserver():
+    """Workers are forked from a server that has imported the grader once (about a second of
+    imports per submission saved); each still gets a fresh process of its own."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["grader.runners.worker"])
+    return ctx
+
+
+class _Workers:
+    """Runs worker processes; on interrupt, kills every running one (and its kernels)."""
+
+    def __init__(self):
+        self.running: set = set()
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.ctx = _forkserver()
+
+    def run(self, job: dict, timeout: float) -> tuple[int | None, str]:
+        if self.stopping:
+            return None, "the batch was interrupted"
+        fd, log = tempfile.mkstemp(prefix="itmal-worker-", suffix=".log")
+        os.close(fd)
+        lifeline, keep = self.ctx.Pipe(duplex=False)  # the worker dies when `keep` closes (with us)
+        try:
+            proc = self.ctx.Process(target=forked_main, args=({**job, "env": dict(os.environ)}, log, lifeline),
+                                    daemon=False)
+            proc.start()
+            lifeline.close()
+            with self.lock:
+                self.running.add(proc)
+                if self.stopping:
+                    self.kill(proc)
+            try:
+                proc.join(timeout)
+                if proc.exitcode is None:
+                    self.kill(proc)
+                    proc.join()
+                    return None, f"grading took longer than {timeout:.0f} s"
+                if proc.exitcode != 0:
+                    self.kill(proc)  # a worker that died leaves no kernel of its session behind
+                return proc.exitcode, _tail(log)
+            finally:
+                with self.lock:
+                    self.running.discard(proc)
+        finally:
+            keep.close()
+            os.unlink(log)
+
+    @staticmethod
+    def kill(proc) -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill_all(self) -> None:
+        with self.lock:
+            self.stopping = True
+            for proc in list(self.running):
+                self.kill(proc)
+
+
+def _why_worker_failed(code: int | None, err: str) -> str:
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        return f"its worker process was killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+    lines = err.strip().splitlines()
+    return lines[-1] if lines else f"its worker process exited with status {code}"
+
+
+def _tail(path: str, size: int = 2000) -> str:
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - size))
+        return f.read().decode(errors="replace")
+
+
+class _LocalRunner:
+    """Grades jobs on this machine, `jobs` at a time, each in a worker process of its own;
+    yields (job, saved-or-None, why) as workers finish."""
+
+    def __init__(self, jobs: int):
+        self.workers = _Workers()
+        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+
+    def grade(self, jobs: list[tuple[dict, Submission]], timeout: float, started):
+        def attempt(job):
+            code, err = self.workers.run(job, timeout)
+            saved = read_grading(Path(job["out"])) if code == 0 else None
+            return saved, "" if saved else _why_worker_failed(code, err), code
+
+        def one(job):
+            started(job["name"])
+            saved, why, code = attempt(job)
+            # A worker that failed (not one that ran out of time) gets one more try: the cause
+            # may be the machine's (the OOM killer, a full disk), not the submission's.
+            if saved is None and code is not None and not self.workers.stopping:
+                saved, why, code = attempt(job)
+                why = f"{why} (twice)"
+            return saved, why
+
+        futures = {self.pool.submit(one, job): job for job, _ in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            saved, why = future.result()
+            yield job, saved, why
+
+    def close(self) -> None:
+        """Nothing new starts, running workers die; finished results stay."""
+        self.workers.kill_all()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: int, force: bool = False,
+                manual: Path | None = None, progress: BatchProgress | None = None,
+                cluster: str | None = None) -> BatchReport:
+    """Grade every submission not yet graded under this configuration; locally with `jobs`
+    workers, or on the Dask cluster at address `cluster`."""
+    report = BatchReport()
+    subs, report.notes = discover(paths)
+    config_fp = config.fingerprint()
+    todo: list[tuple[dict, Submission]] = []
+    for sub in subs:
+        sub_fp = fingerprint(sub.source)
+        if not force and _up_to_date(out / sub.name, sub_fp, config_fp):
+            report.skipped.append(sub.name)
+            continue
+        job = {"config": config.to_dict(), "name": sub.name, "source": str(sub.source.resolve()),
+               "out": str((out / sub.name).resolve()), "meta": {"submission": sub_fp, "config": config_fp}}
+        todo.append((job, sub))
+    references = _prime_references(config, report) if todo else {}
+    progress = progress or BatchProgress(total=len(todo), skipped=len(report.skipped))
+    # A worker may take its notebooks' time limits, plus starting up and the reference check.
+    timeout = config.limits.notebook_timeout * max(1, len(config.catalogue())) + 120
+    if cluster is not None:
+        from grader.runners.cluster import ClusterRunner  # Dask only when asked for
+
+        runner = ClusterRunner(cluster, config, references)
+    else:
+        runner = _LocalRunner(jobs)
+    subs_by_name = {sub.name: sub for _, sub in todo}
+    try:
+        with progress:
+            for job, saved, why in runner.grade(todo, timeout, progress.started):
+                name = job["name"]
+                if saved is None:
+                    result = _worker_failed(subs_by_name[name], why, config)
+                    write_submission_outputs(result, out / name, {**job["meta"], "seconds": 0})
+                    report.failed.append(name)
+                else:
+                    result, meta = saved
+                    if cluster is not None:  # the coordinator writes what the cluster sends back
+                        write_submission_outputs(result, out / name, meta)
+                report.graded.append(name)
+                progress.done(name, result)
+    except KeyboardInterrupt:
+        runner.close()
+        raise
+    runner.close()
+    _write_batch_outputs(out, [s.name for s in subs], manual, report)
+    return report
+
+
+def _prime_references(config: GradingConfig, report: BatchReport) -> dict:
+    """Run (or load) every reference solution once, before the workers need it; return their
+    answers as plain data (what a cluster's workers get instead of the solutions). Exercises
+    whose data the grader lacks are skipped: their questions are a grader error anyway, and
+    their references would only fail, again and again."""
+    available = dict(config.kernel_options().data)
+    answers = {}
+    for exercise in config.catalogue().values():
+        lacking = sorted(set(exercise.data) - set(available))
+        if lacking:
+            report.notes.append(f"{exercise.name}: not graded, the grader has no copy of {', '.join(lacking)} "
+                                "(set ITMAL_MNIST_DIR; see the README)")
+            continue
+        try:
+            found = reference_answers(exercise, config)
+        except Exception as exc:
+            report.notes.append(f"{exercise.name}: the reference run failed: {exc}")
+            continue
+        if found is not None:
+            answers[exercise.name] = reference_store.to_plain(found)
+    return answers
+
+
+def _write_batch_outputs(out: Path, names: list[str], manual: Path | None, report: BatchReport) -> None:
+    grades = read_manual(manual) if manual is not None else {}
+    results, seconds = [], {}
+    for name in names:
+        saved = read_grading(out / name)
+        if saved is None:
+            continue
+        result, meta = saved
+        if grades and apply_manual(result, grades):
+            write_submission_outputs(result, out / name, meta)
+        results.append(result)
+        seconds[name] = float(meta.get("seconds", 0))
+    report.results = results
+    write_text_atomic(out / "gradebook.csv", gradebook_csv(results))
+    write_text_atomic(out / "leaderboard.csv", leaderboard_csv(results))
+    write_text_atomic(out / "summary.html", summary_page(results, seconds))
+    sheet = out / "manual.csv"
+    if not sheet.exists():  # never overwrite the instructor's filled-in sheet
+        write_text_atomic(sheet, manual_csv(results))
+    else:
+        write_text_atomic(out / "manual-latest.csv", manual_csv(results))

@@ -1,0 +1,127 @@
+"""`grader grade PATH --out DIR`: grade a notebook or a folder of notebooks."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from grader import __version__
+
+from grader.grade import GradingConfig, default_solutions_dir
+from grader.runners.batch import grade_batch
+from grader.outputs.gradebook import ManualSheetError
+from grader.outputs.report import print_result
+from grader.kernel.sandbox import Limits, SandboxUnavailable, choose
+
+
+ASSIGNMENT_HELP = ("an installed assignment's name or an assignment package's folder "
+                   "(default: $ITMAL_ASSIGNMENT, else the only one installed)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grader", description="Autograder for ITMAL course notebooks.")
+    p.add_argument("--version", action="version", version=f"itmal-grader {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade submissions: each a folder of notebooks, a zip of them, or one notebook")
+    g.add_argument("paths", nargs="+", type=Path, metavar="SUBMISSION")
+    g.add_argument("--out", type=Path, required=True,
+                   help="output folder: gradebook.csv, summary.html, ..., <submission>/results.json")
+    g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    g.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="grade on the workers of a running dask.distributed cluster (e.g. tcp://host:8786) "
+                        "instead of --jobs local workers; outputs are written here as in a local run")
+    g.add_argument("--force", action="store_true", help="re-grade submissions already graded and unchanged")
+    g.add_argument("--manual", type=Path, default=None, metavar="CSV",
+                   help="merge the instructor's points for text answers (the filled-in manual.csv); "
+                        "nothing is executed again")
+    g.add_argument("--assignment", default=None, metavar="NAME|DIR", help=ASSIGNMENT_HELP)
+    g.add_argument("--solutions", type=Path, default=None,
+                   help="reference solutions folder (default: $ITMAL_SOLUTIONS or the assignment's, in a checkout)")
+    g.add_argument("--hidden-checks", type=Path, default=None,
+                   help="folder of the instructor's hidden checks (default: $ITMAL_HIDDEN_CHECKS)")
+    g.add_argument("--require-sandbox", action="store_true", help="fail instead of running student code unsandboxed")
+    g.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap (trusted code only)")
+    g.add_argument("--profile", choices=("quick", "full"), default="full",
+                   help="full: the course's data sizes and epochs (default); quick: subsets, for fast checks")
+    g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
+    g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
+    # export-gradescope: the autograder zip for Gradescope (grader/runners/gradescope.py)
+    e = sub.add_parser("export-gradescope", help="write the Gradescope autograder zip (setup.sh, run_autograder, "
+                                                 "hidden checks, the reference answers; never the solutions)")
+    e.add_argument("--out", type=Path, required=True, metavar="ZIP")
+    e.add_argument("--assignment", default=None, metavar="NAME|DIR", help=ASSIGNMENT_HELP)
+    e.add_argument("--solutions", type=Path, default=None,
+                   help="reference solutions, run here once (default: $ITMAL_SOLUTIONS or the checkout's)")
+    e.add_argument("--hidden-checks", type=Path, default=None, help="folder of the instructor's hidden checks")
+    e.add_argument("--exercises", default=None, help="comma-separated exercises to grade (default: all)")
+    e.add_argument("--profile", choices=("quick", "full"), default="full")
+    e.add_argument("--require-sandbox", action="store_true",
+                   help="the autograder fails instead of grading unsandboxed where bubblewrap cannot run")
+    e.add_argument("--no-sandbox", action="store_true", help="run the reference solutions here without bubblewrap")
+    e.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
+    e.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
+    return p
+
+
+SHOW_TABLES_UP_TO = 5  # submissions; a bigger batch gets the progress lines and summary.html
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=False)
+    if args.command == "export-gradescope":
+        from grader.runners.gradescope import export_command
+
+        return export_command(args, console)
+    try:
+        sandbox = choose(require=args.require_sandbox, disable=args.no_sandbox)
+    except SandboxUnavailable as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    config = GradingConfig(
+        sandbox=sandbox,
+        limits=Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout),
+        solutions_dir=args.solutions or default_solutions_dir(args.assignment),
+        hidden_dir=args.hidden_checks,
+        profile=args.profile,
+        assignment=args.assignment,
+    )
+    status = 0
+    for path in args.paths:
+        if not path.exists():
+            console.print(f"[bold red]error:[/] no such file or folder: {path}")
+            status = 2
+    try:
+        report = grade_batch(args.paths, args.out, config, jobs=args.jobs, force=args.force, manual=args.manual,
+                             cluster=args.cluster)
+    except (ManualSheetError, ConnectionError) as exc:  # ConnectionError: the --cluster is unreachable
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted:[/] finished submissions are saved; run the same command to go on")
+        return 130
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if len(report.results) <= SHOW_TABLES_UP_TO:
+        for result in report.results:
+            print_result(result, console)
+    not_final = [r.name for r in report.results if not r.final]
+    console.print(f"graded {len(report.graded)}, skipped {len(report.skipped)} (unchanged); "
+                  f"outputs in {args.out}: gradebook.csv, summary.html, leaderboard.csv, manual.csv, "
+                  "<submission>/results.json and feedback.html")
+    if not_final:
+        console.print(f"[bold red]not final (the grader failed on some checks; re-run to re-grade):[/] "
+                      f"{', '.join(not_final)}")
+        status = 3
+    if not report.results and not report.notes:
+        console.print("[bold red]error:[/] nothing to grade")
+        status = 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""pytest plugin: one test per question of each of an assignment's notebooks.
+
+Inert unless asked: `--itmal` (the assignment folder's pytest.ini sets it, so a student just
+runs `pytest` there) or `--itmal-notebook PATH`. Each notebook is executed once, sandboxed;
+its questions become test items whose points travel in `user_properties`, which
+pytest-xdist carries back to the controller. The controller's reporter (kept in
+`config.stash`, as pytest's junitxml does) prints the table and writes results.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+_reporter_key = pytest.StashKey["PointsReporter"]()
+_config_key = pytest.StashKey["object"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("itmal-grader", "ITMAL notebook grading")
+    group.addoption("--itmal", action="store_true", help="grade Jupyter notebooks found among the test paths")
+    group.addoption("--itmal-notebook", type=Path, default=None, metavar="PATH",
+                    help="grade this notebook (implies --itmal)")
+    group.addoption("--itmal-results", type=Path, default=None, metavar="FILE",
+                    help="write per-question results in Gradescope's results.json format")
+    group.addoption("--itmal-assignment", default=None, metavar="NAME|DIR",
+                    help="an installed assignment's name or an assignment package's folder "
+                         "(default: $ITMAL_ASSIGNMENT, else the only one installed)")
+    group.addoption("--itmal-solutions", type=Path, default=None, metavar="DIR",
+                    help="reference solutions (instructors; default $ITMAL_SOLUTIONS or the checkout's)")
+    group.addoption("--itmal-hidden-checks", type=Path, default=None, metavar="DIR",
+                    help="folder of hidden checks (instructors; default $ITMAL_HIDDEN_CHECKS)")
+    group.addoption("--itmal-require-sandbox", action="store_true",
+                    help="fail instead of running notebooks without a sandbox")
+    group.addoption("--itmal-profile", choices=("quick", "full"), default="quick",
+                    help="quick (default): subsets and fewer epochs; full: the course's sizes")
+    group.addoption("--itmal-cell-timeout", type=float, default=None, metavar="SECONDS")
+    group.addoption("--itmal-notebook-timeout", type=float, default=None, metavar="SECONDS")
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("itmal") or config.getoption("itmal_notebook"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _enabled(config):
+        return
+    notebook = config.getoption("itmal_notebook")
+    if notebook is not None:
+        config.args[:] = [str(notebook)]
+    if config.getoption("itmal_require_sandbox"):
+        from grader.kernel.sandbox import probe
+
+        ok, why = probe()
+        if not ok:
+            raise pytest.UsageError(f"--itmal-require-sandbox is set but the kernel cannot be sandboxed: {why}")
+    if not hasattr(config, "workerinput"):  # only the controller reports (xdist)
+        reporter = PointsReporter(config.getoption("itmal_results"))
+        config.stash[_reporter_key] = reporter
+        config.pluginmanager.register(reporter, "itmal-points-reporter")
+
+
+def _grading_config(config: pytest.Config):
+    if _config_key not in config.stash:
+        from grader.grade import GradingConfig, default_solutions_dir
+        from grader.kernel.sandbox import Limits, choose
+
+        assignment = config.getoption("itmal_assignment")
+        limits = Limits()
+        overrides = {}
+        if config.getoption("itmal_cell_timeout"):
+            overrides["cell_timeout"] = config.getoption("itmal_cell_timeout")
+        if config.getoption("itmal_notebook_timeout"):
+            overrides["notebook_timeout"] = config.getoption("itmal_notebook_timeout")
+        if overrides:
+            from dataclasses import replace
+
+            limits = replace(limits, **overrides)
+        config.stash[_config_key] = GradingConfig(
+            sandbox=choose(require=config.getoption("itmal_require_sandbox")),
+            limits=limits,
+            solutions_dir=config.getoption("itmal_solutions") or default_solutions_dir(assignment),
+            hidden_dir=config.getoption("itmal_hidden_checks"),
+            profile=config.getoption("itmal_profile"),
+            assignment=assignment,
+        )
+    return config.stash[_config_key]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if file_path.suffix != ".ipynb" or not _enabled(parent.config) or ".ipynb_checkpoints" in file_path.parts:
+        return None
+    return NotebookFile.from_parent(parent, path=file_path)
+
+
+class NotebookFile(pytest.File):
+    """A notebook: collected as its exercise's questions, executed once on first use."""
+
+    def collect(self):
+        from grader.grade import exercises_in, identify_exercise_by_name
+        from grader.inputs.notebook import NotebookUnreadable, read_notebook
+
+        catalogue = _grading_config(self.config).catalogue()
+        try:
+            names = exercises_in(read_notebook(self.path), self.path, catalogue)
+        except NotebookUnreadable:
+            guess = identify_exercise_by_name(self.path, catalogue)
+            names = [guess] if guess else []
+        self.exercise_names = set(names)
+        for name in names:  # a combined notebook holds several exercises
+            for q in catalogue[name].questions:
+                yield QuestionItem.from_parent(self, name=q.id, question_id=q.id)
+
+    def result(self):
+        if not hasattr(self, "_result"):
+            from grader.grade import grade_submission
+
+            self._result = grade_submission(self.path, _grading_config(self.config), only=self.exercise_names)
+        return self._result
+
+
+class QuestionFailed(Exception):
+    pass
+
+
+class QuestionItem(pytest.Item):
+    def __init__(self, *, question_id: str, **kw):
+        super().__init__(**kw)
+        self.question_id = question_id
+
+    def runtest(self) -> None:
+        from grader.judge.outcomes import Outcome
+
+        result = self.parent.result()
+        q = next(q for q in result.questions if q.id == self.question_id)
+        self.user_properties += [("itmal_points", q.points), ("itmal_max_points", q.max_points),
+                                 ("itmal_outcome", q.outcome.value), ("itmal_title", q.title),
+                                 ("itmal_feedback", q.feedback(show_hidden=False))]
+        if q.outcome is Outcome.PASSED:
+            return
+        if q.outcome is Outcome.NOT_CHECKED:
+            pytest.skip(f"{q.outcome.label}: {q.feedback(show_hidden=False)}")
+        raise QuestionFailed(f"{q.outcome.label}: {q.points:g}/{q.max_points:g} points\n"
+                             f"{q.feedback(show_hidden=False)}")
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, QuestionFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, self.question_id
+
+
+class PointsReporter:
+    """Collects points from test reports (local or from xdist workers); prints and writes them."""
+
+    def __init__(self, results_path: Path | None):
+        self.results_path = results_path
+        self.rows: dict[str, dict] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if "itmal_points" in props and report.when in ("call", "setup"):
+            self.rows[report.nodeid] = {**props, "nodeid": report.nodeid}
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.rows:
+            return
+        from io import StringIO
+
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="ITMAL Journal 2: points per question")
+        for col, just in (("question", "left"), ("points", "right"), ("outcome", "left")):
+            table.add_column(col, justify=just)
+        total = maximum = 0.0
+        for row in sorted(self.rows.values(), key=lambda r: r["nodeid"]):
+            table.add_row(row["nodeid"].split("::")[-1], f"{row['itmal_points']:g}/{row['itmal_max_points']:g}",
+                          row["itmal_outcome"].replace("_", " "))
+            total += row["itmal_points"]
+            maximum += row["itmal_max_points"]
+        table.add_row("TOTAL", f"{total:g}/{maximum:g}", "")
+        buf = StringIO()
+        Console(file=buf, width=100, force_terminal=False).print(table)
+        terminalreporter.write(buf.getvalue())
+
+    def pytest_sessionfinish(self, session) -> None:
+        if self.results_path is None or not self.rows:
+            return
+        from grader.files import write_json_atomic
+        from grader.outputs.report import gradescope_document, gradescope_test
+
+        tests = [gradescope_test(r["nodeid"].split("::")[-1], r["itmal_title"], r["itmal_points"],
+                                 r["itmal_max_points"], r["itmal_outcome"], r["itmal_feedback"])
+                 for r in sorted(self.rows.values(), key=lambda r: r["nodeid"])]
+        write_json_atomic(self.results_path, gradescope_document(tests))

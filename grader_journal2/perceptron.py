@@ -1,0 +1,63 @@
+"""Perceptron (L09): the Qa score against the reference run, the Qd parity of Perceptron and
+its SGDClassifier twin, both also judged on moons the student never saw."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from sklearn.datasets import make_moons
+
+from grader.judge.checks import check_agreement, check_close
+from grader.kernel.requests import Predict, value
+from grader.judge.catalogue import Check, Exercise, Question, figure, text_answer
+
+
+@lru_cache(maxsize=1)
+def held_out_moons() -> tuple[np.ndarray, np.ndarray]:
+    """Moons drawn with a seed the course never used; only the features enter the kernel."""
+    return make_moons(n_samples=400, noise=0.1, random_state=20261124)
+
+
+def predict_on_held_out(model: str) -> Predict:
+    return Predict(key=f"{model}.predict(held-out)", model=model, features=held_out_moons()[0])
+
+
+def score_matches_reference(ev) -> None:
+    check_close("score_qa", ev.reference("score_qa"), ev.answer("score_qa"), rtol=0.0, atol=1e-9)
+
+
+def qa_model_matches_reference(ev) -> None:
+    key = "model_qa.predict(held-out)"
+    check_agreement("model_qa vs the reference Perceptron on unseen moons", ev.reference(key), ev.answer(key))
+
+
+def scores_identical(ev) -> None:
+    check_close("SGDScore vs PerceptronScore", ev.answer("PerceptronScore"), ev.answer("SGDScore"),
+                rtol=0.0, atol=0.0)
+
+
+def twins_predict_alike(ev) -> None:
+    check_agreement("SGDModel vs PerceptronModel on unseen moons",
+                    ev.answer("PerceptronModel.predict(held-out)"), ev.answer("SGDModel.predict(held-out)"))
+
+
+EXERCISE = Exercise(
+    name="perceptron",
+    title="Perceptron",
+    questions=(
+        Question("perceptron.qa", "Default Perceptron on the moons", 2, (
+            Check("score_qa equals the reference run's", score_matches_reference, needs=(value("score_qa"),)),
+            Check("model_qa predicts like the reference on unseen data", qa_model_matches_reference,
+                  needs=(predict_on_held_out("model_qa"),)),
+            text_answer())),
+        Question("perceptron.qb", "Decision boundary", 1, (figure(),)),
+        Question("perceptron.qc", "The XOR problem", 1, (text_answer(),)),
+        Question("perceptron.qd", "Perceptron and its SGDClassifier twin", 3, (
+            Check("SGDScore and PerceptronScore are identical", scores_identical,
+                  needs=(value("SGDScore"), value("PerceptronScore")), weight=1.0),
+            Check("SGDModel and PerceptronModel predict identically on unseen data", twins_predict_alike,
+                  needs=(predict_on_held_out("SGDModel"), predict_on_held_out("PerceptronModel")), weight=1.0),
+            text_answer())),
+    ),
+)
