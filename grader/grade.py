@@ -118,7 +118,7 @@ def _run(nb, exercises: list[Exercise], config: GradingConfig):
 
 
 def _plan_description(plan: FetchPlan) -> list:
-    return sorted((q, r.key, r.expression(), json.dumps(r.inputs())) for reqs in plan.points.values() for q, r in reqs)
+    return sorted((q, r.key, r.expression(), json.dumps(r.inputs())) for q, r in plan.requests())
 
 
 def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, dict[str, Answer]] | None:
@@ -223,10 +223,11 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
     else:
         wanted = set(catalogue)
     by_exercise: dict[str, list[QuestionResult]] = {}
+    seconds: list[float] = []
     for nb_path, nb in notebooks.items():
         held = [catalogue[n] for n in catalogue if owner.get(n) == nb_path and n in wanted]
         if held:
-            by_exercise.update(grade_notebook(nb, held, config, notes))
+            by_exercise.update(grade_notebook(nb, held, config, notes, seconds))
     questions: list[QuestionResult] = []
     for name, exercise in catalogue.items():
         if name not in wanted:
@@ -240,7 +241,7 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
             questions += missing_exercise(
                 exercise, f"no notebook for this exercise was handed in (expected {exercise.notebook})")
     return SubmissionResult(name=path.stem if path.is_file() else path.name, questions=questions,
-                            sandbox=config.sandbox.describe(), notes=notes)
+                            sandbox=config.sandbox.describe(), notes=notes, seconds=round(sum(seconds), 2))
 
 
 def identify_exercise_by_name(path: Path, catalogue: dict[str, Exercise]) -> str | None:
@@ -250,8 +251,9 @@ def identify_exercise_by_name(path: Path, catalogue: dict[str, Exercise]) -> str
 
 
 def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
-                   notes: list[str]) -> dict[str, list[QuestionResult]]:
-    """Run one notebook once and score every exercise it holds."""
+                   notes: list[str], seconds: list[float]) -> dict[str, list[QuestionResult]]:
+    """Run one notebook once and score every exercise it holds; add its kernel's time
+    (without hidden requests) to `seconds`."""
     available = dict(config.kernel_options().data)
     results: dict[str, list[QuestionResult]] = {}
     for exercise in [e for e in exercises if set(e.data) - set(available)]:
@@ -270,6 +272,7 @@ def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
             notes.append(f"{exercise.name}: reference run failed, reference checks not judged: {exc}")
             references[exercise.name] = {}
     located, execution = _run(nb, exercises, config)
+    seconds.append(execution.seconds)
     notes += [f"{', '.join(e.name for e in exercises)}: {event}" for event in execution.events]
     results.update({e.name: score_exercise(e, execution, located[e.name], references[e.name]) for e in exercises})
     return results

@@ -151,6 +151,9 @@ class SubmissionResult:
     questions: list[QuestionResult]
     sandbox: str
     notes: list[str] = field(default_factory=list)
+    # Seconds its kernels ran, up to any hidden checks' requests (whose time is the student's
+    # to choose and must reach no output).
+    seconds: float = 0.0
 
     @property
     def points(self) -> float:

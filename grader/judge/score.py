@@ -31,16 +31,21 @@ class GraderError(Exception):
 
 def build_plan(exercise: Exercise, located: dict[str, QuestionCells], plan: FetchPlan) -> FetchPlan:
     """Add to `plan`: fetch each question's answers right after its last code cell (at the
-    end of the notebook if none was found)."""
+    end of the notebook if none was found); what only hidden checks need, after everything
+    else (FetchPlan.hidden)."""
     for q in exercise.questions:
         cells = located.get(q.id)
         after = max(cells.code) if cells and cells.code else END
+        public = {r.key for c in q.checks if not c.hidden for r in c.needs}
         seen = set()
         for check in q.checks:
             for request in check.needs:
                 if request.key not in seen:
                     seen.add(request.key)
-                    plan.add(after, q.id, request)
+                    if request.key in public:
+                        plan.add(after, q.id, request)
+                    else:
+                        plan.add_hidden(q.id, request)
     return plan
 
 
@@ -156,9 +161,22 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             # produced counts, even where a value happened to be fetched after a restart.
             cr.outcome, cr.message = Outcome.MISSING, ""
             cr = _explain(failure, cr)
+        if check.hidden:
+            cr = _passed_or_failed(cr)
         result.checks.append(cr)
     result.metrics = dict(ev.metrics)
     return result
+
+
+def _passed_or_failed(cr: CheckResult) -> CheckResult:
+    """A hidden check says passed or failed and nothing more: whatever the student's code did
+    on the hidden inputs (its exceptions, its texts, how it failed) stays out of every output.
+    Only the grader's own faults keep their kind and message, which the student cannot shape."""
+    if cr.outcome not in (Outcome.PASSED, Outcome.GRADER_ERROR, Outcome.NOT_CHECKED):
+        cr.outcome = Outcome.WRONG
+    if cr.outcome in (Outcome.PASSED, Outcome.WRONG):
+        cr.message = ""
+    return cr
 
 
 def missing_exercise(exercise: Exercise, why: str, outcome: Outcome = Outcome.MISSING) -> list[QuestionResult]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import re
 import shutil
 import tempfile
@@ -66,7 +67,7 @@ class Execution:
     answers: dict[str, dict[str, Answer]]  # question id -> request key -> answer
     events: list[str]
     sandbox: str
-    seconds: float
+    seconds: float  # up to the hidden requests: their duration is the student's to choose
     notebook: nbformat.NotebookNode  # the executed copy, outputs included
 
     def first_failure(self, indices: list[int]) -> CellRun | None:
@@ -79,12 +80,23 @@ class Execution:
 
 @dataclass
 class FetchPlan:
-    """Which requests to send after which cell: {cell index or END: [(question, request)]}."""
+    """Which requests to send after which cell: {cell index or END: [(question, request)]}.
+
+    Requests for hidden checks (`hidden`) are sent last, after every cell and every other
+    request, and nothing the kernel does while answering them is recorded but the answer's
+    status and value: no event, no note, no message, no time (see _Runner.fetch_hidden)."""
 
     points: dict[int, list[tuple[str, Request]]] = field(default_factory=dict)
+    hidden: list[tuple[str, Request]] = field(default_factory=list)
 
     def add(self, after_cell: int, question: str, request: Request) -> None:
         self.points.setdefault(after_cell, []).append((question, request))
+
+    def add_hidden(self, question: str, request: Request) -> None:
+        self.hidden.append((question, request))
+
+    def requests(self) -> list[tuple[str, Request]]:
+        return [pair for point in self.points.values() for pair in point] + self.hidden
 
 
 class _LimitedClient(NotebookClient):
@@ -144,12 +156,12 @@ def _describe_exit(returncode: int | None, sandboxed: bool) -> str:
 
 
 class _Runner:
-    def __init__(self, nb, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode,
+    def __init__(self, nb, scratch: Path, private: Path, limits: Limits, sandbox: SandboxMode,
                  options: KernelOptions):
         self.nb = nb
         self.options = options
         self.scratch = scratch
-        self.sockets = sockets
+        self.private = private
         self.limits = limits
         self.sandbox = sandbox
         self.events: list[str] = []
@@ -161,11 +173,12 @@ class _Runner:
         self.client: _LimitedClient | None = None
         self.deadline = 0.0
         self.stopped_reason = ""  # set when no more cells may run
+        self.visible_until: float | None = None  # when the hidden requests began
 
     # -- kernel lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
         self.km = GraderKernelManager(
-            scratch=self.scratch, sockets=self.sockets, limits=self.limits, sandbox=self.sandbox,
+            scratch=self.scratch, private=self.private, limits=self.limits, sandbox=self.sandbox,
             options=self.options,
         )
         self.client = _LimitedClient(
@@ -174,20 +187,14 @@ class _Runner:
             record_timing=False, iopub_timeout=int(IOPUB_GRACE), raise_on_iopub_timeout=True,
             shutdown_kernel="immediate",
         )
-        await self.km.start()
         try:
+            await self.km.start()
             await self.client.async_start_new_kernel_client()
             status, _ = await self.raw_execute(STARTUP_CODE, timeout=60)
         except RuntimeError as exc:
-            raise RuntimeError(f"{exc}; kernel log: {self.kernel_log()}") from None
+            raise RuntimeError(f"{exc}; kernel log: {self.km.kernel_log()}") from None
         if status != "ok":
-            raise RuntimeError(f"the kernel failed to start ({status}); kernel log: {self.kernel_log()}")
-
-    def kernel_log(self) -> str:
-        try:
-            return (self.sockets / "kernel.log").read_text(errors="replace")[-2000:].strip() or "(empty)"
-        except OSError:
-            return "(none)"
+            raise RuntimeError(f"the kernel failed to start ({status}); kernel log: {self.km.kernel_log()}")
 
     async def stop(self) -> None:
         if self.km is None:
@@ -411,8 +418,23 @@ class _Runner:
                     await self.fetch(question, request)
             for question, request in plan.points.get(END, []):
                 await self.fetch(question, request)
+            await self.fetch_hidden(plan.hidden)
         finally:
             await self.stop()
+
+    async def fetch_hidden(self, requests: list[tuple[str, Request]]) -> None:
+        """The hidden checks' requests, last. The student's code runs on inputs it never saw
+        and may try to signal them out: through counts of messages, notes, exception texts,
+        restarts or time. So nothing of these requests is kept but each answer's status and
+        value (which only a hidden check sees, and it says passed or failed)."""
+        self.visible_until = time.monotonic()
+        events = len(self.events)
+        for question, request in requests:
+            await self.fetch(question, request)
+            bucket = self.answers[question]
+            got = bucket[request.key]
+            bucket[request.key] = Answer(got.status, value=got.value)
+        del self.events[events:]
 
 
 def _figures(cell) -> list[str]:
@@ -428,6 +450,14 @@ def _figures(cell) -> list[str]:
         if len(figs) >= MAX_FIGURES_PER_CELL:
             break
     return figs
+
+
+def _readable(folder: Path) -> None:
+    """The kernel's uid is not the grader's: what it is given must be world-readable,
+    whatever the grader's umask."""
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
 def copy_support_files(files: dict[str, Path], scratch: Path) -> None:
@@ -461,12 +491,13 @@ def execute_notebook(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="itmal-run-") as tmp:
         scratch = Path(tmp, "scratch")
-        sockets = Path(tmp, "sockets")
+        private = Path(tmp, "private")  # the grader's alone: never bound writable
         scratch.mkdir()
-        sockets.mkdir()
+        private.mkdir(mode=0o700)
         copy_support_files(support_files or {}, scratch)
         nbformat.write(nb, scratch / "submission.ipynb")
-        runner = _Runner(nb, scratch, sockets, limits, sandbox, options)
+        _readable(scratch)
+        runner = _Runner(nb, scratch, private, limits, sandbox, options)
         try:
             asyncio.run(runner.run(plan))
         except Exception as exc:  # the grader's own failure: reported, not raised
@@ -474,15 +505,14 @@ def execute_notebook(
             for i, cell in enumerate(nb.cells):
                 if cell.cell_type == "code" and cell.source.strip():
                     runner.cells.setdefault(i, CellRun(index=i, status="not_run", reason="grader error"))
-            for point in plan.points.values():
-                for question, request in point:
-                    runner.answers.setdefault(question, {}).setdefault(
-                        request.key, Answer("not_run", message=f"grader error: {exc}"))
+            for question, request in plan.requests():
+                runner.answers.setdefault(question, {}).setdefault(
+                    request.key, Answer("not_run", message=f"grader error: {exc}"))
     return Execution(
         cells=runner.cells,
         answers=runner.answers,
         events=runner.events,
         sandbox=sandbox.describe(),
-        seconds=time.monotonic() - started,
+        seconds=(runner.visible_until or time.monotonic()) - started,
         notebook=nb,
     )

@@ -1,24 +1,40 @@
 """Starting, seeding and stopping the student's kernel.
 
 The kernel is a plain ipykernel, started inside the sandbox (see `sandbox.py`) and wired to
-the grader over jupyter_client's `ipc` transport: Unix sockets in a directory both sides
-see, so the kernel needs no network at all.
+the grader over jupyter_client's `ipc` transport: Unix sockets the kernel binds in its own
+/tmp, which the grader reaches through /proc/<sandbox pid>/root, so the kernel needs no
+network and no folder of the host's.
+
+Everything the kernel can write is hostile: the grader never opens a path inside it. It
+checks each socket (lstat: a socket, the kernel's own, not a link) before connecting once,
+and never reconnects by path. The kernel's own stdout and stderr come through a pipe the
+grader made, read bounded in a thread of their own.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
+import stat
 import sys
+import threading
+import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import zmq
 import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName, Type
 
 from grader.kernel import cgroups
-from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode, bwrap_prefix, kernel_environment, rlimit_prefix
+from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_SOCKETS, KernelOptions, Limits, SandboxMode,
+                                   bwrap_prefix, drop_prefix, identity_files, kernel_environment, kernel_uid,
+                                   rlimit_prefix)
 
 SEED = 42
 # The largest message the grader takes from a kernel. Answers are at most 64 MB of .npy
@@ -72,28 +88,104 @@ del __itmal_startup
 """
 
 
-class GraderKernelManager(AsyncKernelManager):
-    """An ipykernel started by the grader's own interpreter, optionally under bubblewrap."""
+KERNEL_LOG_BYTES = 4096  # of the kernel's own stdout/stderr, the last this many are kept
+SOCKETS_TIMEOUT = 60.0  # seconds for a starting kernel to bind its sockets
 
-    def __init__(self, *, scratch: Path, sockets: Path, limits: Limits, sandbox: SandboxMode,
+
+class KernelStartFailed(RuntimeError):
+    """The kernel did not come up as expected; the message says what was seen."""
+
+
+class _OutputTail:
+    """Reads a pipe until EOF in a daemon thread, keeping only the last bytes: a kernel that
+    prints without end costs the grader KERNEL_LOG_BYTES, and never blocks it."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.tail: deque[bytes] = deque()
+        self.size = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._drain, daemon=True, name="itmal-kernel-output")
+        self.thread.start()
+
+    def _drain(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 65536):
+                with self.lock:
+                    self.tail.append(chunk[-KERNEL_LOG_BYTES:])
+                    self.size += len(self.tail[-1])
+                    while self.size - len(self.tail[0]) >= KERNEL_LOG_BYTES:
+                        self.size -= len(self.tail.popleft())
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
+
+    def text(self) -> str:
+        with self.lock:
+            raw = b"".join(self.tail)[-KERNEL_LOG_BYTES:]
+        text = raw.decode("utf-8", errors="replace")
+        return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text).strip()
+
+
+class _NoHeartbeatClient(AsyncKernelClient):
+    """The heartbeat channel would reconnect by path on its own; the grader watches the
+    kernel's process instead."""
+
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True, hb: bool = True,
+                       control: bool = True) -> None:
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
+
+
+class GraderKernelManager(AsyncKernelManager):
+    """An ipykernel started by the grader's own interpreter, optionally under bubblewrap.
+
+    `private` is a folder only the grader writes: the connection file (and, unsandboxed,
+    the sockets) live there."""
+
+    client_class = DottedObjectName("grader.kernel.manager._NoHeartbeatClient")
+    client_factory = Type(klass="grader.kernel.manager._NoHeartbeatClient")
+
+    def __init__(self, *, scratch: Path, private: Path, limits: Limits, sandbox: SandboxMode,
                  options: KernelOptions, **kw: Any):
-        super().__init__(transport="ipc", ip=str(sockets / "kernel"), **kw)
+        ip = SANDBOX_SOCKETS if sandbox.enabled else str(private / "kernel")
+        super().__init__(transport="ipc", ip=ip, **kw)
         self.scratch = scratch
-        self.sockets = sockets
+        self.private = private
         self.limits = limits
         self.sandbox = sandbox
         self.options = options
+        self.uid = kernel_uid() if sandbox.enabled else None
         self.cgroup: cgroups.KernelCgroup | None = None
-        self.connection_file = str(sockets / "connection.json")
+        self.connection_file = str(private / "connection.json")
+        self._output: _OutputTail | None = None
+        self._info_fd: int | None = None
+        self._info_pass: int | None = None
 
     def client(self, **kwargs: Any):
         """A client whose sockets refuse any message over MAX_MESSAGE_BYTES, so a kernel that
-        prints a gigabyte at once is cut off instead of filling the grader's memory. (zmq then
-        drops that connection for good; the runner notices and restarts the kernel.)"""
+        prints a gigabyte at once is cut off instead of filling the grader's memory (zmq then
+        drops that connection for good; the runner notices and restarts the kernel), and
+        never reconnect: a path is resolved once, after the grader checked it."""
         if getattr(self, "_client_context", None) is None:
             self._client_context = zmq.asyncio.Context()
             self._client_context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+            self._client_context.setsockopt(zmq.RECONNECT_IVL, -1)
         return super().client(context=self._client_context, **kwargs)
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        """As jupyter_client does (0600), then readable by the kernel's own uid: it reaches
+        the file only through a read-only bind of this one file."""
+        super().write_connection_file(**kwargs)
+        os.chmod(self.connection_file, 0o644)
+
+    def _connect_control_socket(self) -> None:
+        """Never: the grader interrupts and stops kernels by signal, so it needs no control
+        socket of its own (jupyter_client would connect one by path right after launch)."""
+
+    def cleanup_ipc_files(self) -> None:
+        """Nothing to remove by path: sandboxed, the sockets vanish with the kernel's /tmp;
+        unsandboxed, with the grader's private folder."""
 
     def close_client_context(self) -> None:
         ctx = getattr(self, "_client_context", None)
@@ -117,16 +209,97 @@ class GraderKernelManager(AsyncKernelManager):
         ]
         prefix = rlimit_prefix(self.limits, self.cgroup.procs_files if self.cgroup else [])
         if self.sandbox.enabled:
-            prefix += bwrap_prefix(self.scratch, self.sockets, self.limits, self.options)
+            kernel[kernel.index("-f") + 1] = SANDBOX_CONNECTION
+            prefix += bwrap_prefix(self.scratch, self.private, self.limits, self.options,
+                                   info_fd=self._info_pass, uid=self.uid)
+            if self.uid is not None:
+                prefix += drop_prefix(self.uid)
         return prefix + kernel
 
     async def start(self) -> None:
         self.cgroup = cgroups.create(self.limits.processes, self.limits.memory_total)
         env = kernel_environment(self.scratch, SEED, self.sandbox.enabled, self.options)
-        # The kernel's own stdout/stderr (banners, native crashes) go to a log beside the
-        # sockets, not to the grader's terminal.
-        self._log = open(self.sockets / "kernel.log", "ab")
-        await self.start_kernel(env=env, cwd=str(self.scratch), stdout=self._log, stderr=self._log)
+        if self.uid is not None:
+            for name, text in identity_files(self.uid).items():
+                (self.private / name).write_text(text)
+                os.chmod(self.private / name, 0o644)
+        # The kernel's own stdout/stderr (banners, native crashes) come through a pipe of the
+        # grader's, never a file: only the last KERNEL_LOG_BYTES are kept.
+        out_read, out_write = os.pipe()
+        self._output = _OutputTail(out_read)
+        launch: dict[str, Any] = {"stdout": out_write, "stderr": out_write}
+        if self.sandbox.enabled:
+            self._info_fd, self._info_pass = os.pipe()
+            launch["pass_fds"] = (self._info_pass,)
+        try:
+            await self.start_kernel(env=env, cwd=str(self.scratch), **launch)
+        finally:
+            os.close(out_write)
+            if self._info_pass is not None:
+                os.close(self._info_pass)
+                self._info_pass = None
+        if self.sandbox.enabled:
+            self.ip = self._checked_socket_base()
+
+    def _checked_socket_base(self) -> str:
+        """The host's path to the kernel's sockets, through its sandbox's /proc root, once
+        every socket the client will connect to is there, is a socket, is not a link and
+        (as root) belongs to the kernel's uid."""
+        deadline = time.monotonic() + SOCKETS_TIMEOUT
+        info = self._read_info(deadline)
+        pid = info.get("child-pid")
+        if type(pid) is not int or pid <= 1:
+            raise KernelStartFailed("bubblewrap did not report the sandbox's pid")
+        base = f"/proc/{pid}/root{SANDBOX_SOCKETS}"
+        wanted = [f"{base}-{port}" for port in (self.shell_port, self.iopub_port, self.stdin_port, self.control_port)]
+        while True:
+            seen = [self._socket_state(path) for path in wanted]
+            if all(state == "ok" for state in seen):
+                return base
+            bad = [s for s in seen if s not in ("ok", "absent")]
+            if bad:
+                raise KernelStartFailed(f"the kernel's socket is {bad[0]}; not connecting")
+            if time.monotonic() > deadline or not self.provisioner or self.provisioner.process.poll() is not None:
+                raise KernelStartFailed("the kernel did not open its sockets")
+            time.sleep(0.02)
+
+    def _socket_state(self, path: str) -> str:
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return "absent"
+        except OSError as exc:
+            return f"unreadable ({exc.strerror})"
+        if not stat.S_ISSOCK(st.st_mode):
+            return "not a socket"
+        if self.uid is not None and st.st_uid != self.uid:
+            return "owned by another user"
+        return "ok"
+
+    def _read_info(self, deadline: float) -> dict:
+        """bubblewrap's JSON on the info pipe (written once the sandbox exists), bounded."""
+        data = b""
+        try:
+            while b"}" not in data and len(data) < 65536:
+                ready, _, _ = select.select([self._info_fd], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    raise KernelStartFailed("bubblewrap did not start the sandbox in time")
+                chunk = os.read(self._info_fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(self._info_fd)
+            self._info_fd = None
+        try:
+            info = json.loads(data.decode("utf-8", errors="replace"))
+        except ValueError:
+            raise KernelStartFailed("bubblewrap's sandbox information was unreadable") from None
+        return info if isinstance(info, dict) else {}
+
+    def kernel_log(self) -> str:
+        """The last of what the kernel process printed outside any cell (inert text)."""
+        return (self._output.text() if self._output is not None else "") or "(empty)"
 
     def hard_kill(self) -> None:
         """SIGKILL the kernel's whole process group, whatever it is doing."""
@@ -140,15 +313,16 @@ class GraderKernelManager(AsyncKernelManager):
 
     def release(self) -> None:
         """After the kernel is stopped: kill what is left in its cgroup (escaped children
-        too) and remove it; close the client's sockets and the kernel's log."""
+        too) and remove it; close the client's sockets. The output thread ends by itself
+        when the last writer is gone."""
         if self.cgroup is not None:
             self.cgroup.destroy()
             self.cgroup = None
         self.close_client_context()
-        log = getattr(self, "_log", None)
-        if log is not None:
-            log.close()
-            self._log = None
+        for fd in (self._info_fd, self._info_pass):
+            if fd is not None:
+                os.close(fd)
+        self._info_fd = self._info_pass = None
 
     def memory_limit_hit(self) -> bool:
         return self.cgroup is not None and self.cgroup.memory_limit_hit()

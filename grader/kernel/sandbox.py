@@ -1,9 +1,13 @@
 """How a student's kernel is confined: the bubblewrap command line and resource limits.
 
-The kernel sees the read-only Python environment, a few system directories, its own
-scratch directory (writable) and the directory holding its ipc sockets. It sees nothing
-else of the host: not `solutions/`, not hidden checks, not caches, not other submissions.
-It has no network (a fresh network namespace with only a loopback device).
+The kernel sees the read-only Python environment, a few system directories, read-only
+copies of what the grader put in its scratch directory, and two size-limited tmpfs of its
+own (its home and /tmp). It sees nothing else of the host: not `solutions/`, not hidden
+checks, not caches, not other submissions, and it can write nothing on the host's disks.
+It has no network (a fresh network namespace with only a loopback device). Its ipc sockets
+live in its own /tmp; the grader reaches them through /proc/<sandbox pid>/root, so no folder
+is shared in both directions. When the grader runs as root, the kernel runs as an
+unprivileged uid of its own (no user namespace maps it to root), without capabilities.
 
 Where bubblewrap is missing or cannot start (no user namespaces), the grader falls back to
 running the kernel unsandboxed and says so loudly; `require=True` turns that into an error.
@@ -56,6 +60,20 @@ class Limits:
 
 SANDBOX_HOME = "/home/student"
 SANDBOX_DATA = "/data"
+# The kernel binds its ipc sockets at <SANDBOX_SOCKETS>-<port>, in its own /tmp tmpfs.
+SANDBOX_SOCKETS = "/tmp/.itmal-kernel"
+# The connection file, written by the grader before the kernel exists, bound read-only.
+SANDBOX_CONNECTION = "/run/itmal/connection.json"
+# As root, each kernel runs as uid KERNEL_UID_BASE + the grader process's pid: unprivileged,
+# owning nothing on the host, and its own RLIMIT_NPROC count (kernels run one at a time per
+# grader process).
+KERNEL_UID_BASE = 1_000_000
+
+
+def kernel_uid() -> int | None:
+    """The uid the kernel drops to inside the sandbox, or None when the grader is not root
+    (bubblewrap then maps the grader's own unprivileged uid into a user namespace)."""
+    return KERNEL_UID_BASE + os.getpid() if os.geteuid() == 0 else None
 
 
 @dataclass(frozen=True)
@@ -134,39 +152,101 @@ def _namespace_args() -> list[str]:
     return ["--unshare-all", "--die-with-parent", "--cap-drop", "ALL"]
 
 
-def bwrap_prefix(scratch: Path, sockets: Path, limits: Limits, options: KernelOptions) -> list[str]:
-    """The bubblewrap arguments that run a command confined to `scratch`."""
+def _namespace_args_as_root() -> list[str]:
+    # No user namespace: one would map the kernel to the grader's root. The kernel keeps
+    # bubblewrap's capabilities only until drop_prefix() switches to its own uid, which
+    # clears them (and no_new_privs, set by bubblewrap, keeps them cleared).
+    return ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent"]
+
+
+def identity_files(uid: int) -> dict[str, str]:
+    """/etc/passwd and /etc/group for a kernel running as `uid` (libraries look users up)."""
+    return {"passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student:{SANDBOX_HOME}:/bin/sh\n",
+            "group": f"root:x:0:\nstudent:x:{uid}:\n"}
+
+
+def bwrap_prefix(scratch: Path, private: Path, limits: Limits, options: KernelOptions, *,
+                 info_fd: int, uid: int | None) -> list[str]:
+    """The bubblewrap arguments that run a command confined to read-only copies of `scratch`.
+
+    `private` is the grader's own folder: only its connection file (and, as root, the passwd
+    and group files of the kernel's uid) are bound, read-only. `info_fd` receives
+    bubblewrap's JSON with the sandbox's pid."""
     bwrap = find_bwrap()
     assert bwrap is not None
-    args = [bwrap, *_namespace_args(), "--proc", "/proc", "--dev", "/dev"]
-    # /tmp first: a later mount under it (a checkout or venv that lives in /tmp, the sockets)
-    # must land on top of the tmpfs, not be hidden by it.
-    args += ["--size", str(limits.scratch_tmp), "--tmpfs", "/tmp"]
+    namespaces = _namespace_args_as_root() if uid is not None else _namespace_args()
+    args = [bwrap, *namespaces, "--info-fd", str(info_fd), "--proc", "/proc", "--dev", "/dev"]
+    # /tmp first: a later mount under it (a checkout or venv that lives in /tmp) must land on
+    # top of the tmpfs, not be hidden by it. World-writable: the kernel's uid owns nothing.
+    args += ["--perms", "1777", "--size", str(limits.scratch_tmp), "--tmpfs", "/tmp"]
+    # POSIX semaphores and shared memory (multiprocessing, joblib) live here.
+    args += ["--perms", "1777", "--size", str(limits.scratch_tmp), "--tmpfs", "/dev/shm"]
+    made: set[str] = set()
+
+    def ro_bind(source: str, target: str) -> list[str]:
+        return _parent_dirs(target, made) + ["--ro-bind", source, target]
+
     for d in _SYSTEM_DIRS:
         if os.path.islink(d):
             args += ["--symlink", os.readlink(d), d]
         elif os.path.isdir(d):
-            args += ["--ro-bind", d, d]
+            args += ro_bind(d, d)
+    own_identity = {f"/etc/{name}": private / name for name in identity_files(0)} if uid is not None else {}
     for f in _ETC_FILES:
-        if os.path.exists(f):
-            args += ["--ro-bind", f, f]
+        if f in own_identity:
+            args += ro_bind(str(own_identity[f]), f)
+        elif os.path.exists(f):
+            args += ro_bind(f, f)
     for root in python_roots():
-        args += ["--ro-bind", str(root), str(root)]
+        args += ro_bind(str(root), str(root))
     # The scratch directory appears at one fixed path, so tracebacks and file names are the
     # same from run to run (a grade must not depend on a temporary directory's name). It is a
     # size-limited tmpfs (a full disk there is the student's ENOSPC, not the host's); what the
     # grader put in the scratch directory (the notebook copy, the course helpers) is bound
     # into it read-only, so the kernel writes nothing to the host's disk.
-    args += ["--size", str(limits.scratch_home), "--tmpfs", SANDBOX_HOME]
+    args += _parent_dirs(SANDBOX_HOME, made) + ["--perms", "1777", "--size", str(limits.scratch_home),
+                                                "--tmpfs", SANDBOX_HOME]
     for entry in sorted(scratch.iterdir()):
         args += ["--ro-bind", str(entry), f"{SANDBOX_HOME}/{entry.name}"]
-    args += ["--bind", str(sockets), str(sockets)]
+    args += ro_bind(str(private / "connection.json"), SANDBOX_CONNECTION)
     for name, host in options.data:
-        args += ["--ro-bind", str(host), f"{SANDBOX_DATA}/{name}"]
+        args += ro_bind(str(host), f"{SANDBOX_DATA}/{name}")
     # bubblewrap's root is a throw-away tmpfs; make it read-only so writes outside the
     # scratch directory and /tmp fail loudly instead of vanishing silently.
     args += ["--remount-ro", "/", "--chdir", SANDBOX_HOME]
     return args + ["--"]
+
+
+def _parent_dirs(target: str, made: set[str]) -> list[str]:
+    """Create `target`'s parent folders readable by all: bubblewrap would make them 0700 as
+    root, and the kernel's uid could not reach what is bound below them."""
+    args = []
+    for parent in reversed(Path(target).parents[:-1]):
+        if str(parent) not in made:
+            made.add(str(parent))
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def drop_prefix(uid: int) -> list[str]:
+    """Inside the sandbox, as root: become `uid` (no groups, no capabilities, the bounding
+    set emptied too), check that root cannot be regained, then exec the command."""
+    code = (
+        "import ctypes,os,sys\n"
+        "libc=ctypes.CDLL(None,use_errno=True)\n"
+        "for cap in range(64):\n"
+        "    libc.prctl(24,cap,0,0,0)\n"  # PR_CAPBSET_DROP; past the last cap it fails harmlessly
+        f"os.setgroups([]);os.setgid({uid});os.setuid({uid})\n"
+        "try:\n"
+        "    os.setuid(0)\n"
+        "except PermissionError:\n"
+        "    pass\n"
+        "else:\n"
+        "    sys.exit('the kernel could regain root')\n"
+        "os.execv(sys.argv[1],sys.argv[1:])\n"
+    )
+    return [sys.executable, "-I", "-S", "-c", code]
 
 
 def rlimit_prefix(limits: Limits, cgroup_procs: list[str] = ()) -> list[str]:

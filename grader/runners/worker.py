@@ -15,7 +15,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 import traceback
 from pathlib import Path
 
@@ -36,7 +35,6 @@ def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
     """Grade the job's submission; return the result and the metadata to record beside it."""
     config = GradingConfig.from_dict(job["config"])
     sub = Submission(job["name"], Path(job["source"]))
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="itmal-submission-") as tmp:
         try:
             path = materialize(sub, Path(tmp))
@@ -47,7 +45,8 @@ def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
             only = set(config.catalogue()) if sub.kind == "notebook" else None
             result = grade_submission(path, config, only=only)
     result.name = sub.name
-    return result, {**job["meta"], "seconds": round(time.monotonic() - started, 2)}
+    # the kernels' time, not the wall clock: hidden requests' time must reach no output
+    return result, {**job["meta"], "seconds": result.seconds}
 
 
 def run_job(job: dict) -> None:
