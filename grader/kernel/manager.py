@@ -18,6 +18,7 @@ import zmq.asyncio
 from jupyter_client.manager import AsyncKernelManager
 
 from grader.kernel import cgroups
+from grader.kernel.messages import BoundedSession
 from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode, bwrap_prefix, kernel_environment, rlimit_prefix
 
 SEED = 42
@@ -85,6 +86,11 @@ class GraderKernelManager(AsyncKernelManager):
         self.options = options
         self.cgroup: cgroups.KernelCgroup | None = None
         self.connection_file = str(sockets / "connection.json")
+
+    def _session_default(self) -> BoundedSession:
+        """Every message from the kernel is parsed by a BoundedSession (messages.py): bounded
+        before parsing, and a malformed one is dropped with a note, never raised."""
+        return BoundedSession(parent=self)
 
     def client(self, **kwargs: Any):
         """A client whose sockets refuse any message over MAX_MESSAGE_BYTES, so a kernel that
