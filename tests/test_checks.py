@@ -58,3 +58,75 @@ def test_figure_and_text():
     check_text_answered("answer", "The learning rate scales every step taken.")
     assert fails(check_text_answered, "answer", "").outcome is Outcome.MISSING
     assert "2 word(s)" in fails(check_text_answered, "answer", "too short").message
+
+
+# --- whatever a student's value is, a check ends in CheckFailed, never in another exception ---
+
+@pytest.mark.parametrize("got, words", [
+    (10**400, "too large for a floating-point number"),
+    ([1.0, 10**400], "too large for a floating-point number"),
+    (10**100_000, "an integer of"),  # str() of it would raise: the message must not
+    (1 + 2j, "complex"),
+    (np.array([1 + 1j]), "complex"),
+    ([[1.0, 2.0], [3.0]], "should be numeric"),
+    ({"a": 1.0}, "should be numeric"),
+    (np.array([True, False]), "boolean"),
+    (np.bool_(True), "boolean"),
+], ids=lambda v: type(v).__name__ if not isinstance(v, str) else v[:20])
+def test_odd_student_values_are_wrong_answers_never_other_exceptions(got, words):
+    err = fails(check_close, "x", 1.0, got)
+    assert err.outcome is Outcome.WRONG and words in err.message, err.message
+
+
+@pytest.mark.parametrize("got", [np.longdouble("0.5"), np.float16(0.5), np.array(0.5), np.array([[0.5]], dtype=">f8")])
+def test_plain_numeric_types_count_as_the_numbers_they_are(got):
+    check_close("x", 0.5, got)
+    check_between("x", got, low=0.4, high=0.6)
+
+
+def test_equal_and_agreement_survive_huge_and_ragged_values():
+    assert "an integer of" in fails(check_equal, "n", 3, 10**100_000).message
+    assert "not a flat list" in fails(check_agreement, "p", [1, 2], [[1], [2, 3]]).message
+
+
+def _score(run, student, reference):
+    from grader.judge.catalogue import Check, Question
+    from grader.judge.score import score_question
+    from grader.kernel.execute import Execution
+    from grader.kernel.plaindata import Answer
+    import nbformat
+
+    q = Question("q", "Q", 1.0, (Check("c", run),))
+    ex = Execution(cells={}, answers={"q": {"v": Answer("ok", value=student)}}, events=[], sandbox="",
+                   seconds=0.0, notebook=nbformat.v4.new_notebook())
+    ref = None if reference is None else {"v": Answer("ok", value=reference)}
+    return score_question(q, ex, None, ref).checks[0]
+
+
+def test_a_check_that_crashes_on_the_students_value_is_a_wrong_answer_not_a_grader_error():
+    def fragile(ev):  # a check written for numbers, meeting something else
+        if float(ev.answer("v")[0]) != 1.0:
+            raise wrong("not one")
+
+    for student in ([], {"a": 1}, [10**400], "text"):
+        cr = _score(fragile, student, [1.0])
+        assert cr.outcome is Outcome.WRONG, cr.message
+        assert "v is not a usable answer" in cr.message
+
+
+def test_a_check_that_crashes_on_the_reference_too_stays_a_grader_error():
+    def broken(ev):
+        ev.answer("v")
+        raise KeyError("the grader's own table")
+
+    assert _score(broken, [1.0], [1.0]).outcome is Outcome.GRADER_ERROR
+    assert _score(broken, [1.0], None).outcome is Outcome.GRADER_ERROR  # no reference: cannot tell
+
+    def grader_fault(ev):
+        from grader.judge.score import GraderError
+        x = ev.answer("v")
+        if x == [1.0]:
+            raise GraderError("the grader's MNIST is missing")
+        raise ValueError("on the student's value")
+
+    assert _score(grader_fault, [2.0], [1.0]).outcome is Outcome.GRADER_ERROR

@@ -231,3 +231,41 @@ def test_a_cell_that_breaks_traceback_formatting_still_counts_as_failed(config):
     ex = run_cells([hide, "after = 1"], config, fetch=("after",))
     assert ex.cells[0].status == "error" and ex.cells[0].ename == "ValueError", ex.cells[0]
     assert ex.answers["q"]["after"].value == 1
+
+
+# --- nothing a student sends becomes a grader error ----------------------------------------
+
+def assert_final_student_outcome(result, q):
+    assert q[QA].outcome is not Outcome.GRADER_ERROR, q[QA].feedback()
+    assert result.final, [x.feedback() for x in q.values()]
+
+
+def test_an_answer_of_10_to_the_400_is_not_a_usable_answer(config, folder):
+    result = grade_submission(corpus.huge_int_answer_is_not_a_usable_answer(folder), config)
+    q = by_id(result)
+    assert_wrong_without_points(q[QA], "not a usable answer", "too large for a floating-point number")
+    assert_final_student_outcome(result, q)
+
+
+def test_numpy_scalar_types_and_0d_arrays_count_as_the_numbers_they_are(config, folder):
+    q = grade(corpus.numpy_scalar_types_are_numbers_full_marks(folder), config)
+    assert q[QA].outcome is Outcome.PASSED, q[QA].feedback()
+
+
+def test_malformed_kernel_messages_are_dropped_with_a_note_never_a_grader_error(config, folder):
+    result = grade_submission(corpus.malformed_kernel_messages_are_dropped_wrong_answer(folder), config)
+    q = by_id(result)
+    assert_wrong_without_points(q[QA], "Omega(w_a): expected 13, got 14")
+    assert_final_student_outcome(result, q)
+    assert_others_full(q)
+    notes = "\n".join(result.notes)
+    for words in ("malformed kernel message(s) dropped", "nested more than", "more than 2000000 values",
+                  "invalid signature", "not UTF-8", "malformed header", "not a JSON object"):
+        assert words in notes, notes
+
+
+def test_a_forged_npy_header_declaring_a_terabyte_is_not_a_usable_answer(config, folder):
+    result = grade_submission(corpus.terabyte_npy_header_is_not_a_usable_answer(folder), config)
+    q = by_id(result)
+    assert_wrong_without_points(q[QA], "not a usable answer", "over 64 MB")
+    assert_final_student_outcome(result, q)

@@ -64,3 +64,47 @@ def test_answer_cache_form_round_trips():
         b = Answer.from_dict(a.to_dict())
         assert b.status == a.status and b.message == a.message
         np.testing.assert_array_equal(np.asarray(b.value, dtype=object if b.value is None else None), np.asarray(a.value, dtype=object if a.value is None else None))
+
+
+def _npy_with_header(header: dict, data: bytes = b"", key="k") -> dict:
+    """.npy bytes with a hand-written header: what a student's own kernel could send."""
+    text = repr(header).encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    raw = b"\x93NUMPY\x01\x00" + (len(text) + pad + 1).to_bytes(2, "little") + text + b" " * pad + b"\n" + data
+    return {"key": key, "status": "ok", "kind": "npy", "value": base64.b64encode(raw).decode()}
+
+
+@pytest.mark.parametrize("header, data, why", [
+    ({"descr": "<f8", "fortran_order": False, "shape": (2**37,)}, b"\0" * 8, "over 64 MB"),  # a terabyte
+    ({"descr": "<f8", "fortran_order": False, "shape": (2**31, 2**31, 2**31)}, b"", "over 64 MB"),
+    ({"descr": "<f8", "fortran_order": False, "shape": (4,)}, b"\0" * 8, "declares 32 bytes"),
+    ({"descr": "<f8", "fortran_order": False, "shape": (1,)}, b"\0" * 16, "declares 8 bytes"),
+    ({"descr": "<f8", "fortran_order": False, "shape": (-1,)}, b"\0" * 8, ""),
+    ({"descr": [("a", "<f8"), ("b", "<i4")], "fortran_order": False, "shape": (1,)}, b"\0" * 12, "numbers were expected"),
+    ({"descr": "|O", "fortran_order": False, "shape": (1,)}, b"\0" * 8, ""),
+    ({"descr": "<c16", "fortran_order": False, "shape": (1,)}, b"\0" * 16, "numbers were expected"),
+    ({"descr": "<f8", "fortran_order": "yes", "shape": (1,)}, b"\0" * 8, ""),
+    ({"descr": "<f8", "fortran_order": False, "shape": (1.5,)}, b"\0" * 8, ""),
+    ({"descr": "<f8", "shape": (1,)}, b"\0" * 8, "unreadable"),
+])
+def test_npy_header_is_checked_against_the_bytes_before_anything_is_allocated(header, data, why):
+    ans = decode_answer(_npy_with_header(header, data), "k")
+    assert ans.status == "invalid", ans
+    assert why in ans.message
+
+
+@pytest.mark.parametrize("arr", [
+    np.arange(6, dtype=">i4").reshape(2, 3), np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+    np.array([1.5, 2.5], dtype=np.float16), np.array([0.1], dtype=np.longdouble), np.array(3.0),
+    np.array([True, False]), np.zeros((0, 3)),
+])
+def test_plain_numeric_arrays_of_any_byte_order_and_layout_round_trip(arr):
+    ans = decode_answer(npy_payload(arr), "k")
+    assert ans.ok, ans
+    assert ans.value.dtype.isnative and ans.value.flags.c_contiguous and ans.value.flags.writeable
+    np.testing.assert_array_equal(ans.value, arr)
+
+
+def test_an_integer_beyond_float_range_is_not_a_usable_number():
+    ans = decode_answer({"key": "k", "status": "ok", "kind": "json", "value": [1, 10**400]}, "k")
+    assert ans.status == "invalid" and "too large for a floating-point number" in ans.message

@@ -47,16 +47,38 @@ def _fmt(x: Any) -> str:
     return "[" + ", ".join(items) + "]"
 
 
+def describe(value: Any, limit: int = 80) -> str:
+    """A short, safe description of a student's value for a message: never raises, never
+    builds a huge text (an int of 10**6 digits, a list of a million items)."""
+    if type(value) is int and value.bit_length() > 200:
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, (list, tuple, dict)) and len(value) > 20:
+        return f"a {type(value).__name__} of {len(value)} items"
+    try:
+        text = repr(value)
+    except Exception:  # e.g. a nested list holding a 10**5-digit int
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def as_numbers(name: str, got: Any) -> np.ndarray:
-    """`got` as a float array, or a CheckFailed that says what kind of value it was."""
-    if isinstance(got, (bool, np.bool_)):
-        raise wrong(f"{name} should be a number, but it is a boolean ({got})")
+    """`got` as a float array, or a CheckFailed that says what kind of value it was.
+    Numbers of any plain numeric type count as the numbers they are (bool excepted);
+    an integer beyond the float range, complex numbers and ragged lists are wrong answers."""
+    if isinstance(got, (bool, np.bool_)) or (isinstance(got, np.ndarray) and got.dtype.kind == "b"):
+        raise wrong(f"{name} should be a number, but it is a boolean ({describe(got)})")
     if isinstance(got, str):
         raise wrong(f"{name} should be a number, but it is a text: {got[:60]!r}")
+    if isinstance(got, (complex, np.complexfloating)) or (isinstance(got, np.ndarray) and got.dtype.kind == "c"):
+        raise wrong(f"{name} should be a real number, but it is complex ({describe(got)})")
     try:
         arr = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        raise wrong(f"{name} should be numeric, but it is {type(got).__name__}: {str(got)[:80]}") from None
+    except OverflowError:
+        raise wrong(f"{name} holds a number too large for a floating-point number ({describe(got)})") from None
+    except (TypeError, ValueError, RecursionError):
+        raise wrong(f"{name} should be numeric, but it is {type(got).__name__}: {describe(got)}") from None
     return arr
 
 
@@ -95,7 +117,7 @@ def check_equal(name: str, expected: Any, got: Any) -> None:
                         f"(first at position {bad[0]}: expected {a.ravel()[bad[0]]}, got {b.ravel()[bad[0]]})")
         return
     if type(got) is not type(expected) or got != expected:
-        raise wrong(f"{name}: expected {expected!r}, got {got!r}")
+        raise wrong(f"{name}: expected {describe(expected)}, got {describe(got)}")
 
 
 def check_between(name: str, got: Any, *, low: float | None = None, high: float | None = None) -> None:
@@ -114,7 +136,10 @@ def check_between(name: str, got: Any, *, low: float | None = None, high: float 
 
 def check_agreement(name: str, a: Any, b: Any, *, at_least: float = 1.0) -> None:
     """Two label vectors agree on at least this share of positions (1.0: identical)."""
-    a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
+    try:
+        a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        raise wrong(f"{name}: the predictions are not a flat list of labels") from None
     if a.shape != b.shape:
         raise wrong(f"{name}: the two models returned {a.size} and {b.size} predictions")
     share = float(np.mean(a == b)) if a.size else 0.0

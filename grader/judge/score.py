@@ -61,8 +61,11 @@ class Evidence:
         self._figures = figures
         self._text = text
         self.metrics: dict[str, float | str] = {}
+        self.read: list[str] = []  # the student's answers this check has looked at, in order
 
     def answer(self, key: str) -> Any:
+        if key not in self.read:
+            self.read.append(key)
         return unwrap(key, self._answers.get(key, Answer("not_run", message="not fetched")))
 
     def reference(self, key: str) -> Any:
@@ -134,6 +137,45 @@ def _explain(failure: CellRun, result: CheckResult) -> CheckResult:
     return result
 
 
+def _safe_text(exc: BaseException, limit: int = 300) -> str:
+    """`Type: message` of an exception raised on student data: never raises, stays short."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    return f"{type(exc).__name__}: {text[:limit]}" if text else type(exc).__name__
+
+
+def _blame(check, exc: Exception, ev: Evidence, reference: dict[str, Answer] | None) -> tuple[Outcome, str]:
+    """A check raised something other than CheckFailed: whose fault is it?
+
+    Everything a student's answers hold is theirs (10**400, a ragged list, a dict where
+    numbers were expected), so a check that stumbles on them must not become a grader error,
+    which is never final and re-graded for ever. The test is a control run: the same check
+    on the reference solution's answers for the keys it read. If it gets through that (pass
+    or fail), the check works and it was the student's values that broke it: a wrong answer,
+    "not a usable answer". If it breaks there too (or raises GraderError), or cannot be run
+    (no reference, no answers read), it is the grader's fault, as before."""
+    fault = (Outcome.GRADER_ERROR, f"the check itself failed: {_safe_text(exc)}")
+    keys = list(ev.read)
+    if not keys or reference is None:
+        return fault
+    for key in keys:
+        ans = reference.get(key)
+        if ans is None or not ans.ok or ans.value is None:
+            return fault
+    control = Evidence(ev.question, dict(reference), reference, ev.figures(), ev.text())
+    try:
+        check.run(control)
+    except (CheckFailed, NoReference):
+        pass
+    except Exception:  # GraderError included: the check fails on the reference's answers too
+        return fault
+    which = ", ".join(keys[:3]) + (" ..." if len(keys) > 3 else "")
+    return (Outcome.WRONG, f"{which} is not a usable answer: the check could not use the value "
+                           f"({_safe_text(exc)})")
+
+
 def score_question(question: Question, execution: Execution, cells: QuestionCells | None,
                    reference: dict[str, Answer] | None) -> QuestionResult:
     answers = execution.answers.get(question.id, {})
@@ -154,8 +196,8 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             cr.outcome, cr.message = Outcome.NOT_CHECKED, str(exc)
         except GraderError as exc:
             cr.outcome, cr.message = Outcome.GRADER_ERROR, str(exc)
-        except Exception as exc:  # a bug in a check is the grader's failure, not the student's
-            cr.outcome, cr.message = Outcome.GRADER_ERROR, f"the check itself failed: {type(exc).__name__}: {exc}"
+        except Exception as exc:  # a bug in the check (grader error), or a value it cannot use (wrong)
+            cr.outcome, cr.message = _blame(check, exc, ev, reference)
         if failure is not None and failure.status != "error" and check.judges == "code":
             # A cell of this question hung or took the kernel down: nothing its code
             # produced counts, even where a value happened to be fetched after a restart.

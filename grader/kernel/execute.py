@@ -29,6 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.kernel.manager import MAX_MESSAGE_BYTES, STARTUP_CODE, GraderKernelManager
+from grader.kernel.messages import BoundedSession
 from grader.kernel.plaindata import Answer, decode_answer
 from grader.kernel.requests import ANSWER_MIME, Request, fetch_code, new_nonce
 from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
@@ -118,8 +119,9 @@ class _LimitedClient(NotebookClient):
         return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
     def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
-        size = sum(len(str(v)) for v in content.get("data", {}).values()) + len(str(content.get("text", "")))
+        # the message's size as received (messages.BoundedSession), never re-measured with str():
+        # str() of a parsed million-item list costs far more than the message did
+        size = msg.get("itmal_size", 0)
         used = self.bytes_cell.get(cell_index, 0) + size
         if used > self.limits.output_per_cell or self.bytes_total + size > self.limits.output_per_notebook:
             if cell_index not in self.truncated:
@@ -403,6 +405,16 @@ class _Runner:
             self.succeeded.append(i)
         return run
 
+    def note_dropped(self, where: str) -> None:
+        """Malformed or oversized kernel messages the session dropped (messages.py), as a note."""
+        session = getattr(getattr(self.client, "kc", None), "session", None)
+        if not isinstance(session, BoundedSession):
+            return
+        count, reasons = session.take_notes()
+        if count:
+            self.events.append(f"{where}: {count} malformed kernel message(s) dropped: "
+                               + "; ".join(dict.fromkeys(reasons)))
+
     async def run(self, plan: FetchPlan) -> None:
         self.deadline = time.monotonic() + self.limits.notebook_timeout
         await self.start()
@@ -414,10 +426,13 @@ class _Runner:
                                                 reason=self.stopped_reason or "the kernel was stopped")
                     else:
                         self.cells[i] = await self.run_cell(i)
+                        self.note_dropped(f"cell {i + 1}")
                 for question, request in plan.points.get(i, []):
                     await self.fetch(question, request)
+                    self.note_dropped(f"fetching {request.key}")
             for question, request in plan.points.get(END, []):
                 await self.fetch(question, request)
+                self.note_dropped(f"fetching {request.key}")
             await self.fetch_hidden(plan.hidden)
         finally:
             await self.stop()
@@ -434,6 +449,7 @@ class _Runner:
             bucket = self.answers[question]
             got = bucket[request.key]
             bucket[request.key] = Answer(got.status, value=got.value)
+        self.note_dropped("hidden")  # taken, to be discarded with the rest
         del self.events[events:]
 
 

@@ -32,6 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
 from grader.kernel import cgroups
+from grader.kernel.messages import BoundedSession
 from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_SOCKETS, KernelOptions, Limits, SandboxMode,
                                    bwrap_prefix, drop_prefix, identity_files, kernel_environment, kernel_uid,
                                    rlimit_prefix)
@@ -161,6 +162,11 @@ class GraderKernelManager(AsyncKernelManager):
         self._output: _OutputTail | None = None
         self._info_fd: int | None = None
         self._info_pass: int | None = None
+
+    def _session_default(self) -> BoundedSession:
+        """Every message from the kernel is parsed by a BoundedSession (messages.py): bounded
+        before parsing, and a malformed one is dropped with a note, never raised."""
+        return BoundedSession(parent=self)
 
     def client(self, **kwargs: Any):
         """A client whose sockets refuse any message over MAX_MESSAGE_BYTES, so a kernel that

@@ -19,6 +19,8 @@ MAX_NPY_BYTES = 64 * 2**20
 MAX_JSON_ITEMS = 1_000_000
 MAX_TEXT = 1_000_000
 MAX_DEPTH = 20
+# Integers beyond this many bits do not fit a float (10**400 has 1329): not a usable number.
+MAX_INT_BITS = 1024
 
 # What an answer's status means. "not_run": the question's cells never ran to the point
 # where the grader could ask (kernel died, time limit); the caller says which.
@@ -69,6 +71,8 @@ def _check_plain(v: Any, budget: list[int], depth: int = 0) -> str | None:
         return f"more than {MAX_JSON_ITEMS} items"
     if depth > MAX_DEPTH:
         return f"nested more than {MAX_DEPTH} levels deep"
+    if type(v) is int and v.bit_length() > MAX_INT_BITS:
+        return f"an integer of {v.bit_length()} bits, too large for a floating-point number"
     if v is None or type(v) in (bool, int, float):
         return None
     if type(v) is str:
@@ -90,18 +94,60 @@ def _check_plain(v: Any, budget: list[int], depth: int = 0) -> str | None:
     return f"a value of type {type(v).__name__}"
 
 
+def _npy_header(raw: bytes) -> tuple[np.dtype, tuple[int, ...], bool, int] | str:
+    """The header of `.npy` bytes, checked before numpy allocates anything: (dtype, shape,
+    fortran_order, offset of the data), or why it is not a plain numeric array whose data is
+    all there. A header may declare a terabyte; nothing is allocated from what it declares."""
+    from numpy.lib import format as npy
+
+    fp = io.BytesIO(raw)
+    try:
+        version = npy.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(fp)
+        else:
+            return f"an .npy file of version {version} (1.0 or 2.0 was expected)"
+    except Exception as exc:  # whatever numpy makes of student bytes, it is their bytes
+        return f"unreadable array data ({type(exc).__name__}: {str(exc)[:200]})"
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        return f"an array of dtype {str(dtype)[:80]} (numbers were expected)"
+    if dtype.kind not in "biuf":
+        return f"an array of dtype {dtype} (numbers were expected)"
+    if type(fortran) is not bool or type(shape) is not tuple or len(shape) > 32:
+        return "an array with a malformed header"
+    if not all(type(n) is int and n >= 0 for n in shape):
+        return f"an array of shape {str(shape)[:80]}"
+    size = 1
+    for n in shape:  # exact Python integers: no overflow, nothing allocated
+        size *= n
+        if size * dtype.itemsize > MAX_NPY_BYTES:
+            return f"an array declared as shape {str(shape)[:80]}, over {MAX_NPY_BYTES // 2**20} MB"
+    offset = fp.tell()
+    if len(raw) - offset != size * dtype.itemsize:
+        return (f"an array whose header declares {size * dtype.itemsize} bytes of data "
+                f"but {len(raw) - offset} arrived")
+    return dtype, shape, fortran, offset
+
+
 def _decode_npy(text: Any) -> Answer:
     if type(text) is not str:
         return invalid("array payload is not text")
-    if len(text) > MAX_NPY_BYTES * 4 // 3 + 4:
+    if len(text) > MAX_NPY_BYTES * 4 // 3 + 4096:
         return invalid(f"an array of more than {MAX_NPY_BYTES // 2**20} MB")
     try:
         raw = base64.b64decode(text, validate=True)
-        arr = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (binascii.Error, ValueError, OSError, EOFError) as exc:
+    except (binascii.Error, ValueError) as exc:
         return invalid(f"unreadable array data ({exc})")
-    if type(arr) is not np.ndarray or arr.dtype.kind not in "biuf" or arr.dtype.hasobject:
-        return invalid(f"an array of dtype {getattr(arr, 'dtype', '?')} (numbers were expected)")
+    header = _npy_header(raw)
+    if type(header) is str:
+        return invalid(header)
+    dtype, shape, fortran, offset = header
+    size = len(raw) - offset
+    flat = np.frombuffer(raw, dtype=dtype, count=size // dtype.itemsize if dtype.itemsize else 0, offset=offset)
+    # a plain, native-order, writeable array the grader owns
+    arr = np.array(flat.reshape(shape, order="F" if fortran else "C"), dtype=dtype.newbyteorder("="), order="C")
     return Answer("ok", value=arr)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader.kernel.plaindata import MAX_NPY_BYTES
+from grader.kernel.plaindata import MAX_INT_BITS, MAX_NPY_BYTES
 
 ANSWER_MIME = "application/vnd.itmal.answer+json"
 # the grader's own limit on an array answer, applied in the kernel too, before any copy
@@ -117,6 +117,7 @@ def __itmal_fetch(spec_json):
     __itmal_spec = json.loads(spec_json)
     MAX_TEXT = 1_000_000
     MAX_ARRAY_BYTES = %(max_array)d
+    MAX_INT_BITS = %(max_int_bits)d
 
     def decode(item):
         if "npy" in item:
@@ -127,6 +128,8 @@ def __itmal_fetch(spec_json):
     def plain(v, depth=0):
         if depth > 20:
             raise TypeError("nested too deeply")
+        if type(v) is int and v.bit_length() > MAX_INT_BITS:
+            raise OverflowError(f"an integer of {v.bit_length()} bits, too large for a floating-point number")
         if v is None or type(v) in (bool, int, float):
             return v
         if type(v) is str:
@@ -151,20 +154,38 @@ def __itmal_fetch(spec_json):
             if type(v) is not str:
                 return {"status": "unsupported", "type": type(v).__name__,
                         "message": f"a {type(v).__name__} object (text or numbers were expected)"}
+        if isinstance(v, complex):
+            return {"status": "unsupported", "type": type(v).__name__,
+                    "message": "a complex number (a real number was expected)"}
         try:
             return {"status": "ok", "kind": "json", "value": plain(v)}
+        except OverflowError as exc:
+            return {"status": "unsupported", "type": type(v).__name__, "message": str(exc)}
         except TypeError:
             pass
         try:
             import numpy
-            if isinstance(v, numpy.generic):
-                return {"status": "ok", "kind": "json", "value": plain(v.item())}
             arr = numpy.asarray(v)
             if type(arr) is not numpy.ndarray:  # asarray must give a plain array; a rigged __array__ may not
                 arr = numpy.array(arr, subok=False)
+            if arr.dtype.kind == "c":
+                return {"status": "unsupported", "type": type(v).__name__,
+                        "message": "complex numbers (real numbers were expected)"}
             if arr.dtype.kind not in "biuf":
                 return {"status": "unsupported", "type": type(v).__name__,
                         "message": f"an array of dtype {arr.dtype} (numbers were expected)"}
+            if arr.ndim == 0:
+                # one number of any numpy type (float16, longdouble, a 0-d array, numpy.bool_)
+                # travels as the plain number it is; a longdouble beyond float range is infinite
+                x = arr[()]
+                if arr.dtype.kind == "b":
+                    number = bool(x)
+                elif arr.dtype.kind in "iu":
+                    number = int(x)
+                else:
+                    with numpy.errstate(all="ignore"):
+                        number = float(x)
+                return {"status": "ok", "kind": "json", "value": number}
             if arr.nbytes > MAX_ARRAY_BYTES:  # checked before any copy (broadcast views are free)
                 return {"status": "unsupported", "type": type(v).__name__,
                         "message": f"an array of {arr.size} elements ({arr.nbytes / 2**20:.0f} MB; "
@@ -205,4 +226,5 @@ def fetch_code(request: Request, nonce: str = "") -> str:
     stamped with `nonce` (see `execute._Runner.fetch`: only a message in reply to this very
     request, carrying this nonce, is taken as the answer)."""
     spec = {"key": request.key, "nonce": nonce, "expression": request.expression(), "inputs": request.inputs()}
-    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": json.dumps(spec), "max_array": MAX_ARRAY_BYTES}
+    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": json.dumps(spec), "max_array": MAX_ARRAY_BYTES,
+                             "max_int_bits": MAX_INT_BITS}

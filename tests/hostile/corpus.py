@@ -5,6 +5,8 @@ Notebooks are the reference solution of a small exercise (regularizers: Omega is
 by the grader on vectors the student never saw) with one cell replaced or one cell added,
 so whatever a case earns, it earns with the rest of the notebook correct. `CASES` maps each
 file name to (builder, the most points regularizers.qa may get, what its outcome must say).
+The cases at the end (issue 11, part 4) check that nothing a student sends becomes a grader
+error: a huge int, numpy scalar types, malformed raw kernel messages, a forged .npy header.
 The cases already covered elsewhere (loops, sleep, input, memory/fork bombs, floods, exits,
 network, reading secrets, rigged float, malformed JSON, zip traversal) are in
 test_sandbox.py, test_grading.py, test_plaindata.py and test_batch.py.
@@ -440,3 +442,110 @@ def hostile_batch(folder: Path, *, port: int, canary: Path, out: Path) -> dict[s
         zf.writestr("../../escaped.ipynb", "{}")
     cases[path.stem] = (path, 0.0)
     return cases
+
+
+# --- nothing a student sends becomes a grader error (issue 11, part 4) ------------------------
+# A grader error is not final and is re-graded for ever, so each of these must end as a student
+# outcome with a reason: the Omega answers are wrong or "not a usable answer", never an error.
+
+HUGE_INT = "def Omega(w):\n    return 10**400\n"
+
+# The right Omega, returned as the numpy types a careless student gets: the numbers they are.
+NUMPY_SCALAR_TYPES = '''
+import numpy as np
+_right_omega = Omega
+_calls = [0]
+def Omega(w):
+    _calls[0] += 1
+    kinds = [np.longdouble, np.float64, lambda x: np.array(x), lambda x: np.array([[x]])]
+    return kinds[_calls[0] % len(kinds)](_right_omega(w))
+'''
+
+# The student owns the kernel and its connection key: it can put any bytes on the output
+# channel, signed or not, in reply to the grader's own request.
+RAW_MESSAGES = r'''
+import json
+def _send_raw_messages():
+    k = get_ipython().kernel
+    s = k.session
+    parent = json.dumps(k.get_parent("shell").get("header", {}), default=str).encode()
+    def header(msg_type, **extra):
+        return json.dumps({**s.msg_header(msg_type), **extra}, default=str).encode()
+    def send(h, c, p=None, md=b"{}", extra=(), sign=True, frames=None):
+        parts = frames if frames is not None else [h, parent if p is None else p, md, c]
+        sig = s.sign(parts[:4]) if sign else b"0" * 64
+        k.iopub_socket.send_multipart([b"raw", b"<IDS|MSG>", sig, *parts, *extra])
+    deep = b"[" * 100000 + b"]" * 100000
+    send(header("display_data"), b'{"data": {"text/plain": ' + deep + b'}, "metadata": {}}')
+    send(header("display_data"), b'{"data": {"x": [' + b"0," * 3000000 + b'0]}, "metadata": {}}')
+    send(header("display_data"), b'{"data": {"x": ' + b"9" * 5000 + b'}, "metadata": {}}')
+    send(header("stream"), b"[1, 2]")
+    send(header("stream"), b'{"name": "stdout", "text": "\xff\xfe"}')
+    send(json.dumps({"msg_id": "x"}).encode(), b"{}")
+    send(b"not json", b"{}")
+    send(header("stream"), b'{"name": "stdout", "text": "x"}', p=b"[]")
+    send(header("stream"), b'{"name": "stdout", "text": "x"}', sign=False)
+    send(header("display_data"), b'{"data": {}, "metadata": {}}', extra=[b"b"] * 40)
+    send(None, None, frames=[header("stream")])
+    send(header("error"), b'{"ename": "E", "evalue": "v", "traceback": 3}')
+    send(header("display_data"), b'{"data": [], "metadata": {}}')
+    send(header("display_data"), b'{"data": {}, "metadata": {}, "transient": {"display_id": []}}')
+    send(header("execute_result"), b'{"data": {}, "metadata": {}, "execution_count": {}}')
+    send(header("status"), b'{"execution_state": []}')
+    send(header("clear_output"), b'{"wait": "yes"}')
+    send(header("comm_open"), b'{"comm_id": 1}')
+_send_raw_messages()
+'''
+
+MALFORMED_MESSAGES_IN_ANSWER = WRONG_OMEGA + '''
+_wrong_omega = Omega
+def Omega(w):
+    _send_raw_messages()  # while the grader's request runs: raw_execute reads these
+    return _wrong_omega(w)
+'''
+
+# A forged answer (the student replaces the kernel-side helper) whose .npy header declares a
+# terabyte: numpy would allocate it before reading any data.
+TERABYTE_NPY_HEADER = f'''
+import IPython.display, base64
+_real_publish = IPython.display.publish_display_data
+def _header(shape):
+    text = repr({{"descr": "<f8", "fortran_order": False, "shape": shape}}).encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    return b"\\x93NUMPY\\x01\\x00" + (len(text) + pad + 1).to_bytes(2, "little") + text + b" " * pad + b"\\n"
+def _forging_publish(data, *a, **k):
+    ans = data.get("{ANSWER_MIME}")
+    if isinstance(ans, dict):
+        ans.update(status="ok", kind="npy", value=base64.b64encode(_header((2**37,)) + b"\\0" * 8).decode())
+    return _real_publish(data, *a, **k)
+IPython.display.publish_display_data = _forging_publish
+'''
+
+
+def _with_extra_cell(source: str):
+    """The solution with `source` in a new regularizers.qa cell after its Omega cell."""
+    nb = _solution()
+    i = _qa_index(nb)
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = ["regularizers.qa"]
+    nb.cells.insert(i + 1, cell)
+    return nb
+
+
+def huge_int_answer_is_not_a_usable_answer(folder: Path) -> Path:
+    return _write(_with_omega(HUGE_INT), folder, "huge-int-answer-is-not-a-usable-answer")
+
+
+def numpy_scalar_types_are_numbers_full_marks(folder: Path) -> Path:
+    return _write(_with_extra_cell(NUMPY_SCALAR_TYPES), folder, "numpy-scalar-types-are-numbers-full-marks")
+
+
+def malformed_kernel_messages_are_dropped_wrong_answer(folder: Path) -> Path:
+    # sent once while a cell runs (nbclient reads them) and again in every answer (raw_execute)
+    return _write(_with_omega(WRONG_OMEGA, RAW_MESSAGES + MALFORMED_MESSAGES_IN_ANSWER), folder,
+                  "malformed-kernel-messages-are-dropped-wrong-answer")
+
+
+def terabyte_npy_header_is_not_a_usable_answer(folder: Path) -> Path:
+    return _write(_with_omega(WRONG_OMEGA, TERABYTE_NPY_HEADER), folder,
+                  "terabyte-npy-header-is-not-a-usable-answer")
