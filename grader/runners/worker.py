@@ -35,7 +35,7 @@ def rejected(name: str, why: str, config: GradingConfig) -> SubmissionResult:
 def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
     """Grade the job's submission; return the result and the metadata to record beside it."""
     config = GradingConfig.from_dict(job["config"])
-    sub = Submission(job["name"], Path(job["source"]))
+    sub = Submission(job["name"], Path(job["source"]), job.get("handed_in", ""))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="itmal-submission-") as tmp:
         try:
@@ -46,7 +46,7 @@ def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
             # one notebook handed in as the whole submission: graded for every exercise
             only = set(config.catalogue()) if sub.kind == "notebook" else None
             result = grade_submission(path, config, only=only)
-    result.name = sub.name
+    result.name, result.source = sub.name, sub.handed_in
     return result, {**job["meta"], "seconds": round(time.monotonic() - started, 2)}
 
 
