@@ -4,7 +4,8 @@ text answers to grade by hand (and merging it back).
 Every cell passes through `inert.csv_cell`: a student's text, file name or model description
 can never start a spreadsheet formula (manual.csv is opened in a spreadsheet by design).
 `read_manual` undoes it with `csv_uncell`, so the keys match and the comments read back are
-the comments written. `submission` is the output folder's name (the key); `handed_in` is the
+the comments written. Names and answers also have control, escape and bidi characters made
+visible (`inert.visible`): a sheet shown in a terminal or a spreadsheet hides nothing. `submission` is the output folder's name (the key); `handed_in` is the
 file or folder name the submission came as."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import io
 from pathlib import Path
 
 from grader.judge.outcomes import LEADERBOARD_METRIC, LEADERBOARD_MODEL, SubmissionResult
-from grader.outputs.inert import csv_cell, csv_uncell
+from grader.outputs.inert import csv_cell, csv_uncell, visible
 
 MANUAL_COLUMNS = ["submission", "handed_in", "question", "max_points", "text", "points", "comment"]
 MANUAL_KEYS = ["submission", "question", "max_points", "points"]  # what --manual needs of a sheet
@@ -35,7 +36,7 @@ def gradebook_csv(results: list[SubmissionResult]) -> str:
     rows = [["submission", "handed_in", *qids, "total", "max_points", "verdict", "final"]]
     for r in sorted(results, key=lambda r: r.name):
         points = {q.id: q.points for q in r.questions}
-        rows.append([r.name, r.source, *(f"{points.get(q, 0):g}" for q in qids), f"{r.points:g}", f"{r.max_points:g}",
+        rows.append([r.name, visible(r.source), *(f"{points.get(q, 0):g}" for q in qids), f"{r.points:g}", f"{r.max_points:g}",
                      r.verdict, "yes" if r.final else "no"])
     return _csv(rows)
 
@@ -46,8 +47,8 @@ def leaderboard_csv(results: list[SubmissionResult]) -> str:
     for r in results:
         for q in r.questions:
             if LEADERBOARD_METRIC in q.metrics:
-                entries.append((float(q.metrics[LEADERBOARD_METRIC]), r.name, r.source,
-                                str(q.metrics.get(LEADERBOARD_MODEL, ""))))
+                entries.append((float(q.metrics[LEADERBOARD_METRIC]), r.name, visible(r.source),
+                                visible(q.metrics.get(LEADERBOARD_MODEL, ""))))
     entries.sort(key=lambda e: (-e[0], e[1]))
     rows = [["rank", "submission", "handed_in", "f1_micro_held_out", "model"]]
     rows += [[i, name, source, f"{score:.5f}", model] for i, (score, name, source, model) in enumerate(entries, 1)]
@@ -61,7 +62,8 @@ def manual_rows(results: list[SubmissionResult]) -> list[list]:
         for q in r.questions:
             for c in q.checks:
                 if c.name == "text answer":
-                    rows.append([r.name, r.source, q.id, f"{q.check_max_points(c):g}", q.answer_text,
+                    rows.append([r.name, visible(r.source), q.id, f"{q.check_max_points(c):g}",
+                                 visible(q.answer_text, multiline=True),
                                  "" if c.manual_credit is None else f"{c.manual_credit * q.check_max_points(c):g}",
                                  c.manual_comment])
     return rows
