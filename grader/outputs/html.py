@@ -2,8 +2,8 @@
 
 Pages are self-contained (figures inline as data URIs, no scripts, no external files), so
 they can be mailed or uploaded as they are. Student text is always escaped (`_h`: quotes
-too, so it is safe in attributes as well); names also have their control and bidi characters
-made visible (`_name`), and are isolated (`<bdi>`) from the text around them. Figures are
+too, so it is safe in attributes as well) with its control, escape and bidi characters made
+visible; names are also isolated (`<bdi>`) from the text around them. Figures are
 embedded only when they are base64 of a PNG. Hidden checks appear only as passed/failed,
 never with their inputs.
 """
@@ -33,8 +33,9 @@ img { max-width: 100%; border: 1px solid #ddd; margin: .3em 0; }
 
 
 def _h(text: object) -> str:
-    """Text for HTML content or a quoted attribute value."""
-    return escape(str(text), quote=True)
+    """Text for HTML content or a quoted attribute value; controls, escape sequences and bidi
+    or invisible characters shown as visible escapes (newlines and tabs kept)."""
+    return escape(visible(text, multiline=True), quote=True)
 
 
 def _name(text: str) -> str:
