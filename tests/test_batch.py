@@ -89,7 +89,7 @@ def test_twenty_submissions_with_two_workers(config, tmp_path):
     assert len(subs) == 20
     out = tmp_path / "out"
     report = grade_batch(subs, out, config, jobs=2, progress=quiet_progress(20))
-    assert sorted(report.graded) == sorted(p.stem if p.is_file() else p.name for p in subs)
+    assert sorted(report.graded) == sorted(p.name for p in subs)  # clean names are kept, extension included
     assert report.failed == [], [r.notes for r in report.results if r.name in report.failed]
     book = gradebook(out)
     assert len(book) == 20
@@ -103,11 +103,11 @@ def test_twenty_submissions_with_two_workers(config, tmp_path):
     assert float(book["group00-correct"]["regularizers.qa"]) == 3
     assert float(book["group00-correct"]["perceptron.qd"]) == 3
     assert float(book["group04-omega-bias"]["regularizers.qa"]) == 0
-    assert float(book["group14-zipped"]["regularizers.qa"]) == 3
-    assert float(book["group18-single-notebook"]["perceptron.qa"]) == 2
+    assert float(book["group14-zipped.zip"]["regularizers.qa"]) == 3
+    assert float(book["group18-single-notebook.ipynb"]["perceptron.qa"]) == 2
     assert all(float(book[f"group{i:02d}-empty"]["total"]) == 0 for i in (11, 12, 13))
     assert book["group11-empty"]["verdict"] == "resubmit"
-    traversal = json.loads((out / "group17-traversal" / "results.json").read_text())
+    traversal = json.loads((out / "group17-traversal.zip" / "results.json").read_text())
     assert "points outside the zip" in traversal["output"]
     assert not (tmp_path / "escaped.ipynb").exists()
     broken = (out / "group08-broken" / "feedback.html").read_text()
@@ -115,7 +115,7 @@ def test_twenty_submissions_with_two_workers(config, tmp_path):
     summary = (out / "summary.html").read_text()
     assert "20 submissions" in summary and "data:image/png;base64," in summary
     manual = (out / "manual.csv").read_text()
-    assert "group00-correct,regularizers.qb" in manual
+    assert "group00-correct,group00-correct,regularizers.qb" in manual
 
 
 def run_cli(args: list[str], env: dict) -> subprocess.Popen:

@@ -21,6 +21,7 @@ import pytest
 from rich.console import Console
 
 from conftest import HIDDEN, REPO, SOLUTIONS, TEST_LIMITS
+from grader.inputs.submissions import submission_name
 from grader.runners.batch import grade_batch
 from grader.outputs.progress import BatchProgress
 from hostile import corpus
@@ -169,7 +170,7 @@ def run_batch(config, tmp_path, only: set[str] | None):
     assert float(book["correct"]["total"]) == 6, book["correct"]
     # no hostile case earns a point for Omega, which every one of them gets wrong
     for name, (path, most) in cases.items():
-        row = book[path.stem if path.is_file() else path.name]
+        row = book[submission_name(path)]
         got = float(row.get("regularizers.qa") or 0)
         assert got <= most, f"{name}: regularizers.qa earned {got}"
         assert float(row["total"]) <= 3 + most, f"{name}: {row['total']}"

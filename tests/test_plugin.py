@@ -79,3 +79,20 @@ def test_plugin_is_inert_without_its_option(workdir):
     workdir.makepyfile(test_plain="def test_one():\n    assert True\n")
     run = workdir.runpytest_subprocess()
     run.assert_outcomes(passed=1)
+
+
+def test_student_text_in_failures_reaches_the_terminal_inert(workdir):
+    """A student's error message holding rich markup and terminal escapes (colour, a window
+    title, a clear-screen, a bidi override) is shown literally in pytest's failure report."""
+    from conftest import read, replace_cells
+    import nbformat
+
+    nb = replace_cells(read(SOLUTIONS / "regularizers.ipynb"), "regularizers.qa",
+                       "raise ValueError('[/] [bold]boom[/bold] \\x1b[2J \\x1b]0;pwned\\x07 \\u202e')", which=0)
+    nbformat.write(nb, workdir.path / "regularizers.ipynb")
+    run = workdir.runpytest_subprocess(f"--itmal-solutions={SOLUTIONS}")
+    out = run.stdout.str()
+    assert "TOTAL" in out and "[/] [bold]boom[/bold]" in out
+    for raw in ("\x1b[2J", "\x1b]0;pwned", "\x07", "\u202e"):
+        assert raw not in out
+    assert "\\x1b[2J" in out

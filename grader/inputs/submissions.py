@@ -8,9 +8,11 @@ submission is graded as unreadable instead of taking the batch down.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -26,8 +28,9 @@ class SubmissionRejected(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    name: str
+    name: str  # the output folder's name: safe, stable, distinct (see submission_name)
     source: Path  # what was handed in: a folder, a .zip or a .ipynb
+    handed_in: str = ""  # the file or folder name as handed in (printable; undecodable bytes as \\xNN)
 
     @property
     def kind(self) -> str:
@@ -36,17 +39,47 @@ class Submission:
         return "zip" if self.source.suffix.lower() == ".zip" else "notebook"
 
 
+# Output names that the batch itself writes beside the submissions' folders (or that an
+# operating system reserves); compared without case.
+RESERVED_NAMES = frozenset({"gradebook.csv", "leaderboard.csv", "summary.html", "manual.csv", "manual-latest.csv"})
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                              *(f"lpt{i}" for i in range(10))})
+_CLEAN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
+HASH_SEPARATOR = "~"  # never in a clean name, so a hashed name never equals a clean one
+
+
+def original_name(path: Path) -> str:
+    """The file or folder name as handed in (`.` or `..` on the command line: the folder's)."""
+    return path.name if path.name not in ("", ".", "..") else path.resolve().name
+
+
 def submission_name(path: Path) -> str:
-    """A file-system-safe name from the folder, zip or notebook name."""
-    stem = path.name if path.is_dir() else path.stem
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "submission"
+    """The name of a submission's output folder: a function of its file or folder name alone
+    (stable across runs, whatever else is on the command line), safe on every file system, and
+    distinct for distinct names. A clean name (lower-case letters, digits, `.`, `_`, `-`;
+    starts and ends with a letter or digit; at most 64 characters; not one of the batch's own
+    output files) is kept as it is, extension included (`group01`, `group02.zip`). Any other
+    name becomes a readable stem plus `~` and a hash of the exact original name
+    (`Group_01~3f2a9c0d1b7e`, `submission~...` for a name with no Latin letters): `~` never
+    occurs in a clean name, and different originals hash differently."""
+    original = original_name(path)
+    base = original.split(".")[0]
+    if (_CLEAN.fullmatch(original) and original not in RESERVED_NAMES and base not in _WINDOWS_DEVICES):
+        return original
+    stem = original.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    stem = "".join(c for c in unicodedata.normalize("NFKD", stem) if not unicodedata.combining(c))
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:40].strip("._-") or "submission"
+    digest = hashlib.sha256(os.fsencode(original)).hexdigest()[:12]
+    return f"{stem}{HASH_SEPARATOR}{digest}"
 
 
 def discover(paths: list[Path]) -> tuple[list[Submission], list[str]]:
-    """Submissions from the command line; unknown files are ignored with a note."""
-    subs: list[Submission] = []
+    """Submissions from the command line; unknown files are ignored with a note. A path given
+    twice is graded once. Two different submissions with one name (`a/group1` and `b/group1`)
+    are both left ungraded with a note: which one the outputs would describe is ambiguous."""
     notes: list[str] = []
-    used: set[str] = set()
+    found: dict[str, list[tuple[Path, str]]] = {}
+    seen: set[Path] = set()
     for path in paths:
         if not path.exists():
             notes.append(f"{path}: no such file or folder; ignored")
@@ -54,14 +87,25 @@ def discover(paths: list[Path]) -> tuple[list[Submission], list[str]]:
         if path.is_file() and path.suffix.lower() not in (".zip", ".ipynb"):
             notes.append(f"{path.name}: not a notebook, zip or folder; ignored")
             continue
-        name = base = submission_name(path)
-        n = 2
-        while name in used:  # two submissions with one name must not overwrite each other
-            name = f"{base}-{n}"
-            n += 1
-        used.add(name)
-        subs.append(Submission(name, path))
+        resolved = path.resolve()
+        if resolved in seen:
+            continue
+        seen.add(resolved)
+        found.setdefault(submission_name(path), []).append((path, _printable(original_name(path))))
+    subs: list[Submission] = []
+    for name, entries in found.items():
+        if len(entries) > 1:
+            notes.append(f"{len(entries)} submissions are named {entries[0][1]} "
+                         f"({', '.join(str(p) for p, _ in entries)}): none of them graded; rename them apart")
+            continue
+        (path, handed_in), = entries
+        subs.append(Submission(name, path, handed_in))
     return subs, notes
+
+
+def _printable(name: str) -> str:
+    """A file name as text any output can hold: bytes that are not UTF-8 become `\\xNN`."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def fingerprint(source: Path) -> str:

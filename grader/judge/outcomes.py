@@ -147,13 +147,14 @@ RESUBMIT_AFTER = 2  # unanswered sub-questions that send a journal back (the cou
 
 @dataclass
 class SubmissionResult:
-    name: str
+    name: str  # the output folder's name (safe, stable, distinct)
     questions: list[QuestionResult]
     sandbox: str
     notes: list[str] = field(default_factory=list)
     # Seconds its kernels ran, up to any hidden checks' requests (whose time is the student's
     # to choose and must reach no output).
     seconds: float = 0.0
+    source: str = ""  # the file or folder name as handed in (raw student text: make it inert to show it)
 
     @property
     def points(self) -> float:
@@ -178,11 +179,11 @@ class SubmissionResult:
         return not any(c.outcome is Outcome.GRADER_ERROR for q in self.questions for c in q.checks)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "sandbox": self.sandbox, "notes": list(self.notes),
+        return {"name": self.name, "source": self.source, "sandbox": self.sandbox, "notes": list(self.notes),
                 "points": self.points, "max_points": self.max_points, "verdict": self.verdict,
                 "final": self.final, "questions": [q.to_dict() for q in self.questions]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "SubmissionResult":
-        return cls(name=d["name"], sandbox=d["sandbox"], notes=list(d.get("notes", [])),
+        return cls(name=d["name"], source=d.get("source", ""), sandbox=d["sandbox"], notes=list(d.get("notes", [])),
                    questions=[QuestionResult.from_dict(q) for q in d["questions"]])

@@ -1,5 +1,12 @@
 """Tables for the instructor: the gradebook, the Search Quest leaderboard, and the sheet of
-text answers to grade by hand (and merging it back)."""
+text answers to grade by hand (and merging it back).
+
+Every cell passes through `inert.csv_cell`: a student's text, file name or model description
+can never start a spreadsheet formula (manual.csv is opened in a spreadsheet by design).
+`read_manual` undoes it with `csv_uncell`, so the keys match and the comments read back are
+the comments written. Names and answers also have control, escape and bidi characters made
+visible (`inert.visible`): a sheet shown in a terminal or a spreadsheet hides nothing. `submission` is the output folder's name (the key); `handed_in` is the
+file or folder name the submission came as."""
 
 from __future__ import annotations
 
@@ -8,25 +15,28 @@ import io
 from pathlib import Path
 
 from grader.judge.outcomes import LEADERBOARD_METRIC, LEADERBOARD_MODEL, SubmissionResult
+from grader.outputs.inert import csv_cell, csv_uncell, visible
 
-MANUAL_COLUMNS = ["submission", "question", "max_points", "text", "points", "comment"]
+MANUAL_COLUMNS = ["submission", "handed_in", "question", "max_points", "text", "points", "comment"]
+MANUAL_KEYS = ["submission", "question", "max_points", "points"]  # what --manual needs of a sheet
 
 
 def _csv(rows: list[list]) -> str:
+    """Every cell made safe for a spreadsheet, whoever wrote it."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    csv.writer(buf, lineterminator="\n").writerows([[csv_cell(cell) for cell in row] for row in rows])
     return buf.getvalue()
 
 
 def gradebook_csv(results: list[SubmissionResult]) -> str:
     """One row per submission, one column per question: importable into an LMS grade centre."""
     if not results:
-        return _csv([["submission", "total", "max_points", "verdict", "final"]])
+        return _csv([["submission", "handed_in", "total", "max_points", "verdict", "final"]])
     qids = [q.id for q in results[0].questions]
-    rows = [["submission", *qids, "total", "max_points", "verdict", "final"]]
+    rows = [["submission", "handed_in", *qids, "total", "max_points", "verdict", "final"]]
     for r in sorted(results, key=lambda r: r.name):
         points = {q.id: q.points for q in r.questions}
-        rows.append([r.name, *(f"{points.get(q, 0):g}" for q in qids), f"{r.points:g}", f"{r.max_points:g}",
+        rows.append([r.name, visible(r.source), *(f"{points.get(q, 0):g}" for q in qids), f"{r.points:g}", f"{r.max_points:g}",
                      r.verdict, "yes" if r.final else "no"])
     return _csv(rows)
 
@@ -37,10 +47,11 @@ def leaderboard_csv(results: list[SubmissionResult]) -> str:
     for r in results:
         for q in r.questions:
             if LEADERBOARD_METRIC in q.metrics:
-                entries.append((float(q.metrics[LEADERBOARD_METRIC]), r.name, str(q.metrics.get(LEADERBOARD_MODEL, ""))))
+                entries.append((float(q.metrics[LEADERBOARD_METRIC]), r.name, visible(r.source),
+                                visible(q.metrics.get(LEADERBOARD_MODEL, ""))))
     entries.sort(key=lambda e: (-e[0], e[1]))
-    rows = [["rank", "submission", "f1_micro_held_out", "model"]]
-    rows += [[i, name, f"{score:.5f}", model] for i, (score, name, model) in enumerate(entries, 1)]
+    rows = [["rank", "submission", "handed_in", "f1_micro_held_out", "model"]]
+    rows += [[i, name, source, f"{score:.5f}", model] for i, (score, name, source, model) in enumerate(entries, 1)]
     return _csv(rows)
 
 
@@ -51,7 +62,8 @@ def manual_rows(results: list[SubmissionResult]) -> list[list]:
         for q in r.questions:
             for c in q.checks:
                 if c.name == "text answer":
-                    rows.append([r.name, q.id, f"{q.check_max_points(c):g}", q.answer_text,
+                    rows.append([r.name, visible(r.source), q.id, f"{q.check_max_points(c):g}",
+                                 visible(q.answer_text, multiline=True),
                                  "" if c.manual_credit is None else f"{c.manual_credit * q.check_max_points(c):g}",
                                  c.manual_comment])
     return rows
@@ -70,10 +82,11 @@ def read_manual(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
     grades: dict[tuple[str, str], tuple[float, str]] = {}
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
-        missing = set(MANUAL_COLUMNS) - set(reader.fieldnames or [])
+        missing = set(MANUAL_KEYS) - set(reader.fieldnames or [])
         if missing:
             raise ManualSheetError(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
         for n, row in enumerate(reader, 2):
+            row = {k: csv_uncell(v or "") for k, v in row.items() if k is not None}
             if not (row["points"] or "").strip():
                 continue
             try:

@@ -1,8 +1,11 @@
 """HTML pages: a feedback page per submission, and a summary of a batch for the instructor.
 
 Pages are self-contained (figures inline as data URIs, no scripts, no external files), so
-they can be mailed or uploaded as they are. Student text is always escaped. Hidden checks
-appear only as passed/failed, never with their inputs.
+they can be mailed or uploaded as they are. Student text is always escaped (`_h`: quotes
+too, so it is safe in attributes as well) with its control, escape and bidi characters made
+visible; names are also isolated (`<bdi>`) from the text around them. Figures are
+embedded only when they are base64 of a PNG. Hidden checks appear only as passed/failed,
+never with their inputs.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections import Counter
 from html import escape
 
 from grader.judge.outcomes import Outcome, SubmissionResult
+from grader.outputs.inert import label, visible
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -28,9 +32,25 @@ img { max-width: 100%; border: 1px solid #ddd; margin: .3em 0; }
 """
 
 
+def _h(text: object) -> str:
+    """Text for HTML content or a quoted attribute value; controls, escape sequences and bidi
+    or invisible characters shown as visible escapes (newlines and tabs kept)."""
+    return escape(visible(text, multiline=True), quote=True)
+
+
+def _name(text: str) -> str:
+    """A name (a submission's, the file it was handed in as) for HTML: visible and escaped."""
+    return f"<bdi>{_h(visible(text))}</bdi>"
+
+
+def _label(result: SubmissionResult) -> str:
+    return _name(result.name) + (f" (handed in as {_name(result.source)})"
+                                 if result.source and result.source != result.name else "")
+
+
 def _page(title: str, body: str) -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{escape(title)}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n")
+            f"<title>{_h(visible(title))}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 
 def _png_ok(b64: str) -> bool:
@@ -43,33 +63,33 @@ def _png_ok(b64: str) -> bool:
 def feedback_page(result: SubmissionResult) -> str:
     """Per question: outcome, points, the message, and the student's own figures."""
     rows = "".join(
-        f"<tr><td><a href=\"#{escape(q.id)}\">{escape(q.id)}</a></td><td>{q.points:g} / {q.max_points:g}</td>"
-        f"<td class=\"{q.outcome.value}\">{escape(q.outcome.label)}</td></tr>"
+        f"<tr><td><a href=\"#{_h(q.id)}\">{_h(q.id)}</a></td><td>{q.points:g} / {q.max_points:g}</td>"
+        f"<td class=\"{q.outcome.value}\">{_h(q.outcome.label)}</td></tr>"
         for q in result.questions)
     parts = [
-        f"<h1>Feedback: {escape(result.name)}</h1>",
+        f"<h1>Feedback: {_label(result)}</h1>",
         f"<p><strong>{result.points:g} / {result.max_points:g} points</strong> &middot; journal verdict: "
-        f"<span class=\"verdict-{result.verdict}\">{escape(result.verdict)}</span>"
+        f"<span class=\"verdict-{result.verdict}\">{_h(result.verdict)}</span>"
         + ("" if result.final else " &middot; <strong>not final: the grader failed on some checks</strong>")
         + "</p>",
         f"<table><tr><th>question</th><th>points</th><th>outcome</th></tr>{rows}</table>",
     ]
     for q in result.questions:
-        parts.append(f"<h2 id=\"{escape(q.id)}\">{escape(q.id)}: {escape(q.title)} &middot; "
-                     f"<span class=\"{q.outcome.value}\">{escape(q.outcome.label)}</span>, "
+        parts.append(f"<h2 id=\"{_h(q.id)}\">{_h(q.id)}: {_h(q.title)} &middot; "
+                     f"<span class=\"{q.outcome.value}\">{_h(q.outcome.label)}</span>, "
                      f"{q.points:g} / {q.max_points:g}</h2>")
         feedback = q.feedback(show_hidden=False)
         if feedback:
-            parts.append(f"<pre>{escape(feedback)}</pre>")
+            parts.append(f"<pre>{_h(feedback)}</pre>")
         for png in q.figures:
             if _png_ok(png):
-                parts.append(f"<img alt=\"figure of {escape(q.id)}\" src=\"data:image/png;base64,{png}\">")
+                parts.append(f"<img alt=\"figure of {_h(q.id)}\" src=\"data:image/png;base64,{png}\">")
         if q.answer_text:
-            parts.append(f"<p><em>Your answer:</em></p><pre>{escape(q.answer_text)}</pre>")
+            parts.append(f"<p><em>Your answer:</em></p><pre>{_h(q.answer_text)}</pre>")
     if result.notes:
-        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{escape(n)}</li>" for n in result.notes) + "</ul>")
-    parts.append(f"<p><small>{escape(result.sandbox)}</small></p>")
-    return _page(f"Feedback: {result.name}", "\n".join(parts))
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_h(n)}</li>" for n in result.notes) + "</ul>")
+    parts.append(f"<p><small>{_h(result.sandbox)}</small></p>")
+    return _page(f"Feedback: {label(result.name, result.source)}", "\n".join(parts))
 
 
 def _distribution_png(results: list[SubmissionResult]) -> str:
@@ -112,24 +132,25 @@ def summary_page(results: list[SubmissionResult], seconds: dict[str, float]) -> 
     maximum = results[0].max_points
     full = sum(r.points == r.max_points for r in results)
     resubmit = sum(r.verdict == "resubmit" for r in results)
-    not_final = [r.name for r in results if not r.final]
+    not_final = [_label(r) for r in results if not r.final]
+    labels = {r.name: _label(r) for r in results}
     failures: Counter = Counter()
     for r in results:
         for q in r.questions:
             for c in q.checks:
                 if c.outcome not in (Outcome.PASSED, Outcome.NOT_CHECKED):
                     failures[(q.id, c.outcome.label, "hidden check" if c.hidden else _message_kind(c.message))] += 1
-    common = "".join(f"<tr><td>{n}</td><td>{escape(qid)}</td><td>{escape(label)}</td><td>{escape(msg)}</td></tr>"
-                     for (qid, label, msg), n in failures.most_common(15))
+    common = "".join(f"<tr><td>{n}</td><td>{_h(qid)}</td><td>{_h(kind)}</td><td>{_h(msg)}</td></tr>"
+                     for (qid, kind, msg), n in failures.most_common(15))
     slow = sorted(seconds.items(), key=lambda kv: -kv[1])[:10]
-    slowest = "".join(f"<tr><td>{escape(name)}</td><td>{s:.1f} s</td></tr>" for name, s in slow)
+    slowest = "".join(f"<tr><td>{labels.get(name) or _name(name)}</td><td>{s:.1f} s</td></tr>" for name, s in slow)
     body = [
         "<h1>Batch summary</h1>",
         f"<p>{len(results)} submissions &middot; full marks: {full} &middot; resubmit: {resubmit} &middot; "
         f"median {statistics.median(totals):g} / {maximum:g} points</p>",
     ]
     if not_final:
-        body.append(f"<p><strong>Not final (grader errors, re-grade these):</strong> {escape(', '.join(not_final))}</p>")
+        body.append(f"<p><strong>Not final (grader errors, re-grade these):</strong> {', '.join(not_final)}</p>")
     body += [
         "<h2>Points per question</h2>",
         f"<img alt=\"score distributions\" src=\"data:image/png;base64,{_distribution_png(results)}\">",

@@ -7,13 +7,16 @@ import threading
 import time
 
 from rich.console import Console
+from rich.text import Text
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from grader.judge.outcomes import SubmissionResult
+from grader.outputs.inert import terminal_text, visible
 
 
 class BatchProgress:
-    """Counts full / partial / failed as submissions finish; thread-safe."""
+    """Counts full / partial / failed as submissions finish; thread-safe. Names are student
+    text: shown as rich Text or in a column that reads no markup, controls made visible."""
 
     def __init__(self, total: int, skipped: int = 0, console: Console | None = None):
         self.total = total
@@ -34,7 +37,7 @@ class BatchProgress:
         if self.fancy and self.total:
             self._bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                 TextColumn("{task.fields[status]}"), console=self.console)
+                                 TextColumn("{task.fields[status]}", markup=False), console=self.console)
             self._bar.__enter__()
             self._task = self._bar.add_task("grading", total=self.total, status="")
         return self
@@ -45,7 +48,7 @@ class BatchProgress:
 
     def _status(self) -> str:
         c = self.counts
-        now = ", ".join(self.current[:3]) + ("…" if len(self.current) > 3 else "")
+        now = ", ".join(visible(n) for n in self.current[:3]) + ("…" if len(self.current) > 3 else "")
         return f"full {c['full']} · partial {c['partial']} · failed {c['failed']}  [{now}]"
 
     def started(self, name: str) -> None:
@@ -66,5 +69,6 @@ class BatchProgress:
                 self._bar.update(self._task, advance=1, status=self._status())
             else:
                 elapsed = time.monotonic() - self.started_at
-                self.console.print(f"[{self.finished}/{self.total}] {name}: {result.points:g}/{result.max_points:g}"
-                                   f" ({kind}, {result.verdict}) after {elapsed:.0f} s", highlight=False)
+                self.console.print(Text.assemble(
+                    f"[{self.finished}/{self.total}] ", terminal_text(name),
+                    f": {result.points:g}/{result.max_points:g} ({kind}, {result.verdict}) after {elapsed:.0f} s"))

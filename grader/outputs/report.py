@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from grader.files import write_json_atomic, write_text_atomic
 from grader.judge.outcomes import Outcome, SubmissionResult
+from grader.outputs.inert import label, terminal_text, visible
 
 _STYLE = {
     Outcome.PASSED: "green",
@@ -54,39 +57,55 @@ def gradescope_results(result: SubmissionResult, *, show_hidden: bool = False) -
     verdict = f"Journal verdict: {result.verdict}"
     if result.unanswered:
         verdict += f" (unanswered: {', '.join(result.unanswered)})"
-    return gradescope_document(tests, "\n".join([verdict, result.sandbox, *result.notes]))
+    head = [f"Submission: {visible(result.source)}"] if result.source else []
+    return gradescope_document(tests, "\n".join([*head, verdict, result.sandbox, *result.notes]))
+
+
+def _md_literal(text: str) -> str:
+    """Text a Markdown viewer shows as it is (no HTML, links or markup): a fenced block whose
+    fence is longer than any run of backticks in it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def text_answers_markdown(result: SubmissionResult) -> str:
-    """Every text answer of a submission, for the instructor to read and grade by hand."""
+    """Every text answer of a submission, for the instructor to read and grade by hand. The
+    student's text and names are shown literally, never rendered."""
     lines = [f"# Text answers: {result.name}", ""]
+    if result.source:
+        lines += ["Handed in as:", "", _md_literal(visible(result.source)), ""]
     for q in result.questions:
         if not any(c.name == "text answer" for c in q.checks):
             continue
-        lines += [f"## {q.id}: {q.title}", "", q.answer_text or "*(no answer)*", ""]
+        answer = _md_literal(visible(q.answer_text, multiline=True)) if q.answer_text else "*(no answer)*"
+        lines += [f"## {q.id}: {q.title}", "", answer, ""]
     return "\n".join(lines)
 
 
 def results_table(result: SubmissionResult, *, show_hidden: bool = True) -> Table:
-    table = Table(title=f"{result.name}: {result.points:g} / {result.max_points:g} points, {result.verdict}")
+    """The terminal table. Every cell is a rich Text (never markup) made `visible`: feedback
+    carries student text (exception messages, names)."""
+    table = Table(title=terminal_text(f"{label(result.name, result.source)}: {result.points:g} / "
+                                      f"{result.max_points:g} points, {result.verdict}"))
     table.add_column("question")
     table.add_column("points", justify="right")
     table.add_column("outcome")
     table.add_column("feedback", overflow="fold", max_width=80)
     for q in result.questions:
         first = q.feedback(show_hidden=show_hidden).split("\n")[0]
-        table.add_row(q.id, f"{q.points:g}/{q.max_points:g}",
-                      f"[{_STYLE[q.outcome]}]{q.outcome.label}[/]", first[:300])
+        table.add_row(terminal_text(q.id), f"{q.points:g}/{q.max_points:g}",
+                      Text(q.outcome.label, style=_STYLE[q.outcome]), terminal_text(first[:300]))
     return table
 
 
 def print_result(result: SubmissionResult, console: Console | None = None) -> None:
     console = console or Console()
     if not result.sandbox.startswith("sandboxed"):
-        console.print(f"[bold red]WARNING: {result.sandbox}[/]")
+        console.print(terminal_text(f"WARNING: {result.sandbox}", "bold red"))
     console.print(results_table(result))
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(terminal_text(f"note: {note}", "dim", multiline=True))
 
 
 def write_submission_outputs(result: SubmissionResult, directory: Path, meta: dict) -> None:

@@ -23,6 +23,7 @@ from grader.outputs.gradebook import apply_manual, gradebook_csv, leaderboard_cs
 from grader.judge import reference as reference_store
 from grader.grade import GradingConfig, reference_answers
 from grader.outputs.html import summary_page
+from grader.outputs.inert import label
 from grader.judge.outcomes import Outcome, SubmissionResult
 from grader.outputs.progress import BatchProgress
 from grader.outputs.report import read_grading, write_submission_outputs
@@ -52,7 +53,8 @@ def _worker_failed(sub: Submission, why: str, config: GradingConfig) -> Submissi
     """A result that says the grader failed: scores 0 and is not final, so it is re-graded."""
     questions = [q for ex in config.catalogue().values()
                  for q in missing_exercise(ex, f"the grader failed on this submission: {why}", Outcome.GRADER_ERROR)]
-    return SubmissionResult(name=sub.name, questions=questions, sandbox=config.sandbox.describe(), notes=[why])
+    return SubmissionResult(name=sub.name, questions=questions, sandbox=config.sandbox.describe(), notes=[why],
+                            source=sub.handed_in)
 
 
 def _forkserver():
@@ -181,7 +183,8 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
         if not force and _up_to_date(out / sub.name, sub_fp, config_fp):
             report.skipped.append(sub.name)
             continue
-        job = {"config": config.to_dict(), "name": sub.name, "source": str(sub.source.resolve()),
+        job = {"config": config.to_dict(), "name": sub.name, "handed_in": sub.handed_in,
+               "source": str(sub.source.resolve()),
                "out": str((out / sub.name).resolve()), "meta": {"submission": sub_fp, "config": config_fp}}
         todo.append((job, sub))
     references = _prime_references(config, report) if todo else {}
@@ -195,9 +198,10 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
     else:
         runner = _LocalRunner(jobs)
     subs_by_name = {sub.name: sub for _, sub in todo}
+    labels = {sub.name: label(sub.name, sub.handed_in) for sub in subs}
     try:
         with progress:
-            for job, saved, why in runner.grade(todo, timeout, progress.started):
+            for job, saved, why in runner.grade(todo, timeout, lambda name: progress.started(labels[name])):
                 name = job["name"]
                 if saved is None:
                     result = _worker_failed(subs_by_name[name], why, config)
@@ -208,7 +212,7 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
                     if cluster is not None:  # the coordinator writes what the cluster sends back
                         write_submission_outputs(result, out / name, meta)
                 report.graded.append(name)
-                progress.done(name, result)
+                progress.done(labels[name], result)
     except KeyboardInterrupt:
         runner.close()
         raise

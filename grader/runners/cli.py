@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 
 from grader import __version__
 
 from grader.grade import GradingConfig, default_solutions_dir
 from grader.runners.batch import grade_batch
 from grader.outputs.gradebook import ManualSheetError
+from grader.outputs.inert import label, terminal_text
 from grader.outputs.report import print_result
 from grader.kernel.sandbox import Limits, SandboxUnavailable, choose
 
@@ -67,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _error(head: str, text: object) -> Text:
+    """A red heading and text that may hold a student's (or anyone's) words: never markup,
+    controls and escape sequences made visible."""
+    return Text.assemble((head, "bold red"), " ", terminal_text(text, multiline=True))
+
+
 SHOW_TABLES_UP_TO = 5  # submissions; a bigger batch gets the progress lines and summary.html
 
 
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sandbox = choose(require=args.require_sandbox, disable=args.no_sandbox)
     except SandboxUnavailable as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(_error("error:", exc))
         return 2
     config = GradingConfig(
         sandbox=sandbox,
@@ -93,32 +101,31 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for path in args.paths:
         if not path.exists():
-            console.print(f"[bold red]error:[/] no such file or folder: {path}")
+            console.print(_error("error:", f"no such file or folder: {path}"))
             status = 2
     try:
         report = grade_batch(args.paths, args.out, config, jobs=args.jobs, force=args.force, manual=args.manual,
                              cluster=args.cluster)
     except (ManualSheetError, ConnectionError) as exc:  # ConnectionError: the --cluster is unreachable
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(_error("error:", exc))
         return 2
     except KeyboardInterrupt:
-        console.print("[bold red]interrupted:[/] finished submissions are saved; run the same command to go on")
+        console.print(_error("interrupted:", "finished submissions are saved; run the same command to go on"))
         return 130
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(Text.assemble(("note:", "yellow"), " ", terminal_text(note, multiline=True)))
     if len(report.results) <= SHOW_TABLES_UP_TO:
         for result in report.results:
             print_result(result, console)
-    not_final = [r.name for r in report.results if not r.final]
-    console.print(f"graded {len(report.graded)}, skipped {len(report.skipped)} (unchanged); "
-                  f"outputs in {args.out}: gradebook.csv, summary.html, leaderboard.csv, manual.csv, "
-                  "<submission>/results.json and feedback.html")
+    not_final = [label(r.name, r.source) for r in report.results if not r.final]
+    console.print(terminal_text(f"graded {len(report.graded)}, skipped {len(report.skipped)} (unchanged); "
+                                f"outputs in {args.out}: gradebook.csv, summary.html, leaderboard.csv, manual.csv, "
+                                "<submission>/results.json and feedback.html"))
     if not_final:
-        console.print(f"[bold red]not final (the grader failed on some checks; re-run to re-grade):[/] "
-                      f"{', '.join(not_final)}")
+        console.print(_error("not final (the grader failed on some checks; re-run to re-grade):", ", ".join(not_final)))
         status = 3
     if not report.results and not report.notes:
-        console.print("[bold red]error:[/] nothing to grade")
+        console.print(_error("error:", "nothing to grade"))
         status = 2
     return status
 

@@ -46,6 +46,7 @@ from grader.grade import GradingConfig, grade_submission, reference_answers
 from grader.judge.outcomes import Outcome, SubmissionResult
 from grader.kernel.sandbox import Limits, SandboxUnavailable, choose
 from grader.judge.score import missing_exercise
+from grader.outputs.inert import terminal_text, visible
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # grader/
 CHECKOUT = PACKAGE_DIR.parent
@@ -374,8 +375,8 @@ def run(root: Path) -> int:
     print(f"itmal-grader {__version__}: {result.points:g} / {result.max_points:g} points, {result.sandbox}")
     for note in _environment_notes(manifest):
         print(f"note: environment differs from the export: {note}")
-    for note in result.notes:
-        print(f"note: {note}")
+    for note in result.notes:  # student text (file names in the zip, messages): controls made visible
+        print(f"note: {visible(note, multiline=True)}")
     if not result.final:
         print("NOT FINAL: the grader failed on some checks; re-run this submission")
     return 0
@@ -383,6 +384,8 @@ def run(root: Path) -> int:
 
 def export_command(args, console) -> int:
     """`grader export-gradescope` (see cli.py)."""
+    from rich.text import Text
+
     from grader.grade import default_solutions_dir
 
     try:
@@ -394,11 +397,11 @@ def export_command(args, console) -> int:
         names = [n for n in re.split(r"[,\s]+", args.exercises or "") if n]
         manifest = export(args.out, config, exercises=names or None, require_sandbox=args.require_sandbox)
     except ExportError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(Text.assemble(("error:", "bold red"), " ", terminal_text(exc, multiline=True)))
         return 2
-    console.print(f"wrote {args.out}: {len(manifest['exercises'])} exercises ({', '.join(manifest['exercises'])}), "
+    console.print(terminal_text(f"wrote {args.out}: {len(manifest['exercises'])} exercises ({', '.join(manifest['exercises'])}), "
                   f"profile {manifest['profile']}, Python {manifest['python']}, "
-                  f"hidden checks: {'yes' if manifest['hidden_checks'] else 'none'}; no solution notebooks")
+                  f"hidden checks: {'yes' if manifest['hidden_checks'] else 'none'}; no solution notebooks"))
     return 0
 
 

@@ -131,6 +131,7 @@ class QuestionItem(pytest.Item):
 
     def runtest(self) -> None:
         from grader.judge.outcomes import Outcome
+        from grader.outputs.inert import visible
 
         result = self.parent.result()
         q = next(q for q in result.questions if q.id == self.question_id)
@@ -139,10 +140,11 @@ class QuestionItem(pytest.Item):
                                  ("itmal_feedback", q.feedback(show_hidden=False))]
         if q.outcome is Outcome.PASSED:
             return
+        # pytest writes these to the terminal as they are: student text, controls made visible
+        feedback = visible(q.feedback(show_hidden=False), multiline=True)
         if q.outcome is Outcome.NOT_CHECKED:
-            pytest.skip(f"{q.outcome.label}: {q.feedback(show_hidden=False)}")
-        raise QuestionFailed(f"{q.outcome.label}: {q.points:g}/{q.max_points:g} points\n"
-                             f"{q.feedback(show_hidden=False)}")
+            pytest.skip(f"{q.outcome.label}: {feedback}")
+        raise QuestionFailed(f"{q.outcome.label}: {q.points:g}/{q.max_points:g} points\n{feedback}")
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, QuestionFailed):
@@ -173,13 +175,17 @@ class PointsReporter:
         from rich.console import Console
         from rich.table import Table
 
+        from grader.outputs.inert import terminal_text
+
         table = Table(title="ITMAL Journal 2: points per question")
         for col, just in (("question", "left"), ("points", "right"), ("outcome", "left")):
             table.add_column(col, justify=just)
         total = maximum = 0.0
         for row in sorted(self.rows.values(), key=lambda r: r["nodeid"]):
-            table.add_row(row["nodeid"].split("::")[-1], f"{row['itmal_points']:g}/{row['itmal_max_points']:g}",
-                          row["itmal_outcome"].replace("_", " "))
+            # Text cells, never markup: a node id holds a file name, which is a student's
+            table.add_row(terminal_text(row["nodeid"].split("::")[-1]),
+                          f"{row['itmal_points']:g}/{row['itmal_max_points']:g}",
+                          terminal_text(str(row["itmal_outcome"]).replace("_", " ")))
             total += row["itmal_points"]
             maximum += row["itmal_max_points"]
         table.add_row("TOTAL", f"{total:g}/{maximum:g}", "")

@@ -34,7 +34,7 @@ def rejected(name: str, why: str, config: GradingConfig) -> SubmissionResult:
 def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
     """Grade the job's submission; return the result and the metadata to record beside it."""
     config = GradingConfig.from_dict(job["config"])
-    sub = Submission(job["name"], Path(job["source"]))
+    sub = Submission(job["name"], Path(job["source"]), job.get("handed_in", ""))
     with tempfile.TemporaryDirectory(prefix="itmal-submission-") as tmp:
         try:
             path = materialize(sub, Path(tmp))
@@ -44,7 +44,7 @@ def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
             # one notebook handed in as the whole submission: graded for every exercise
             only = set(config.catalogue()) if sub.kind == "notebook" else None
             result = grade_submission(path, config, only=only)
-    result.name = sub.name
+    result.name, result.source = sub.name, sub.handed_in
     # the kernels' time, not the wall clock: hidden requests' time must reach no output
     return result, {**job["meta"], "seconds": result.seconds}
 
