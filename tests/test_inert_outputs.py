@@ -177,3 +177,15 @@ def test_results_json_and_answers_md_name_the_original_and_render_nothing():
     assert "\x1b" not in md and "\u202e" not in md
     fence = "````text"  # longer than the answer's own ``` run: the answer cannot close it
     assert f"{fence}\n<script>x</script> ``` # heading [a](http://x)\n````" in md
+
+
+def test_a_lone_surrogate_in_student_text_is_written_not_a_crash(tmp_path):
+    """A notebook's JSON may hold "\\ud800": a str no UTF-8 encoder takes."""
+    import json
+
+    from grader.files import write_json_atomic, write_text_atomic
+
+    write_json_atomic(tmp_path / "r.json", {"answer": "x\ud800y"})
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == {"answer": "x\ud800y"}
+    write_text_atomic(tmp_path / "a.md", "x\ud800y")
+    assert (tmp_path / "a.md").read_text(encoding="utf-8") == "x\\ud800y"
