@@ -257,3 +257,32 @@ def grade_submission_quietly(path, config):
     from grader.grade import grade_submission
 
     return grade_submission(path, config)
+
+
+def test_the_cluster_packs_only_regular_notebooks_and_names_what_it_skipped(tmp_path):
+    pytest.importorskip("distributed")
+    from grader.inputs.submissions import Submission
+    from grader.runners.cluster import pack
+
+    sub = corpus.fifo_notebook_does_not_block_the_rest_is_graded(tmp_path)
+    (sub / "journal2").symlink_to(corpus.SOLUTION.parent, target_is_directory=True)
+    (sub / "gradient_descent.ipynb").symlink_to(corpus.SOLUTION)
+    with deadline(10):
+        suffix, payload, skipped = pack(Submission("x", sub))
+    with zipfile.ZipFile(__import__("io").BytesIO(payload)) as zf:
+        assert zf.namelist() == ["regularizers.ipynb"]
+    assert sorted(rel for rel, _ in skipped) == ["gradient_descent.ipynb", "journal2", "perceptron.ipynb"]
+
+
+def test_the_gradescope_runner_does_not_follow_a_link_to_a_zip(tmp_path):
+    from grader.runners.gradescope import _submission_path
+
+    outside = tmp_path / "outside.zip"
+    with zipfile.ZipFile(outside, "w") as zf:
+        zf.write(corpus.SOLUTION, "regularizers.ipynb")
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "mine.zip").symlink_to(outside)
+    path, why = _submission_path(submission, tmp_path / "work")
+    assert path == submission and why == ""
+    assert not (tmp_path / "work" / "unzipped").exists()
