@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from grader.judge import reference as ref_cache
 from grader.judge.assignments import Assignment, load as load_assignment
 from grader.judge.catalogue import Exercise, with_hidden_checks
 from grader.kernel.execute import Execution, FetchPlan, execute_notebook
+from grader.inputs.nofollow import Skipped, shown, walk
 from grader.inputs.notebook import NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook
 from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.kernel.plaindata import Answer
@@ -184,23 +186,36 @@ def exercise_region(nb, exercise: Exercise) -> tuple[int, int] | None:
     return None
 
 
-def find_notebooks(path: Path) -> list[Path]:
-    if path.is_file():
-        return [path]
-    return sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+def find_notebooks(path: Path) -> tuple[list[Path], list[Skipped]]:
+    """The notebooks of a submission, and what was skipped: `path` itself when it is a file
+    (the instructor named it); in a folder, the regular .ipynb files below it, reached without
+    following a link (links and special files are skipped; hidden folders never entered)."""
+    if not path.is_dir():
+        return [path], []
+    listing = walk(path)
+    return [path / rel for rel in listing.files if rel.lower().endswith(".ipynb")], listing.skipped
 
 
-def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None = None) -> SubmissionResult:
+def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None = None,
+                     skipped: Iterable[Skipped] = ()) -> SubmissionResult:
     """Grade a notebook or a folder of notebooks. A single notebook is graded for the
-    exercises it holds; a folder for every exercise (those without a notebook: 'missing')."""
+    exercises it holds; a folder for every exercise (those without a notebook: 'missing').
+    `skipped`: entries already refused before `path` was made (a folder packed for a cluster)."""
     catalogue = config.catalogue()
     notes: list[str] = []
     owner: dict[str, Path] = {}  # exercise -> the notebook graded for it
     notebooks: dict[Path, object] = {}
     unreadable: dict[str, str] = {}
-    for nb_path in find_notebooks(path):
+    found, refused = find_notebooks(path)
+    for entry in [*skipped, *refused]:
+        notes.append(entry.note)
+        guess = identify_exercise_by_name(Path(entry.rel), catalogue) if entry.rel.lower().endswith(".ipynb") else None
+        if guess:  # the exercise it would have given is missing, with this reason
+            unreadable.setdefault(guess, entry.note)
+    root = path if path.is_dir() else None
+    for nb_path in found:
         try:
-            nb = read_notebook(nb_path)
+            nb = read_notebook(nb_path, root)
         except NotebookUnreadable as exc:
             guess = identify_exercise_by_name(nb_path, catalogue)
             if guess:
@@ -209,16 +224,17 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
             continue
         names = exercises_in(nb, nb_path, catalogue)
         if not names:
-            notes.append(f"{nb_path.name}: not one of this assignment's notebooks; ignored")
+            notes.append(f"{shown(nb_path.name)}: not one of this assignment's notebooks; ignored")
         for name in names:
             if name in owner:
-                notes.append(f"{nb_path.name}: a second notebook for '{name}'; graded {owner[name].name} instead")
+                notes.append(f"{shown(nb_path.name)}: a second notebook for '{name}'; "
+                             f"graded {shown(owner[name].name)} instead")
             else:
                 owner[name] = nb_path
                 notebooks[nb_path] = nb
     if only is not None:
         wanted = only
-    elif path.is_file():
+    elif not path.is_dir():
         wanted = set(owner) | set(unreadable)
     else:
         wanted = set(catalogue)

@@ -2,7 +2,8 @@
 
 Zips are hostile until proven otherwise: entries with absolute paths, `..`, links or device
 files, too many files or too many bytes (a zip bomb) are refused with a reason, and the
-submission is graded as unreadable instead of taking the batch down.
+submission is graded as unreadable instead of taking the batch down. Folders are read
+through `nofollow`: a link or special file in one is skipped with a note, never followed.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import shutil
 import stat
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from grader.inputs.nofollow import NotAFile, opened, shown, walk
 
 MAX_ZIP_FILES = 500
 MAX_ZIP_BYTES = 200 * 2**20
@@ -84,6 +88,9 @@ def discover(paths: list[Path]) -> tuple[list[Submission], list[str]]:
         if not path.exists():
             notes.append(f"{path}: no such file or folder; ignored")
             continue
+        if not path.is_file() and not path.is_dir():  # a FIFO would block whoever reads it
+            notes.append(f"{path.name}: not a regular file (a FIFO, socket or device); ignored")
+            continue
         if path.is_file() and path.suffix.lower() not in (".zip", ".ipynb"):
             notes.append(f"{path.name}: not a notebook, zip or folder; ignored")
             continue
@@ -109,14 +116,25 @@ def _printable(name: str) -> str:
 
 
 def fingerprint(source: Path) -> str:
-    """A hash of everything handed in: changes when any file of the submission changes."""
+    """A hash of everything handed in: changes when any file of the submission changes. Read
+    as grading reads it: links and special files count by their names only (never followed,
+    never opened: a FIFO would block), hidden folders not at all."""
     h = hashlib.sha256()
-    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    if source.is_dir():
+        listing = walk(source)
+        files, root = [source / rel for rel in listing.files], source
+        for entry in listing.skipped:
+            h.update(f"skipped {entry.rel}: {entry.why}\n".encode(errors="surrogateescape"))
+    else:
+        files, root = [source], None
     for f in files:
-        h.update(f.relative_to(source if source.is_dir() else source.parent).as_posix().encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        h.update(f.relative_to(root or source.parent).as_posix().encode(errors="surrogateescape"))
+        try:
+            with opened(f, root) as (fd, _):
+                for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+                    h.update(chunk)
+        except NotAFile as exc:  # swapped since the walk: graded as refused, so hashed as such
+            h.update(str(exc).encode(errors="surrogateescape"))
     return h.hexdigest()
 
 
@@ -125,49 +143,63 @@ def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
     name = info.filename
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise SubmissionRejected(f"the zip contains a link ({name}); links are not allowed")
+        raise SubmissionRejected(f"the zip contains a link ({shown(name)}); links are not allowed")
     kind = stat.S_IFMT(mode)  # 0 when the zip tool recorded permissions only
     if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
-        raise SubmissionRejected(f"the zip contains a special file ({name})")
+        raise SubmissionRejected(f"the zip contains a special file ({shown(name)})")
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", name):
-        raise SubmissionRejected(f"the zip entry {name!r} points outside the zip")
+        raise SubmissionRejected(f"the zip entry {shown(name)!r} points outside the zip")
     if info.is_dir():
         return None
     return path
 
 
-def extract_zip(zip_path: Path, dest: Path) -> Path:
-    """Extract a zip into `dest` safely; return `dest`."""
+def extract_zip(zip_path: Path, dest: Path, root: Path | None = None) -> Path:
+    """Extract a zip into `dest` safely; return `dest`. With `root` (a folder handed in that
+    holds the zip), no step from `root` to the zip may be a link. Messages name entries (the
+    student's names) but never quote what is in them."""
     try:
-        with zipfile.ZipFile(zip_path) as zf:
-            infos = zf.infolist()
-            if len(infos) > MAX_ZIP_FILES:
-                raise SubmissionRejected(f"the zip holds {len(infos)} files (at most {MAX_ZIP_FILES})")
-            total = sum(i.file_size for i in infos)
-            if total > MAX_ZIP_BYTES:
-                raise SubmissionRejected(
-                    f"the zip unpacks to {total / 2**20:.0f} MB (at most {MAX_ZIP_BYTES // 2**20} MB)")
-            for info in infos:
-                rel = _safe_member(info)
-                if rel is None or "__MACOSX" in rel.parts:
-                    continue
-                if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
-                    raise SubmissionRejected(f"{info.filename} is compressed {info.file_size // info.compress_size}:1,"
-                                             " like a zip bomb")
-                target = dest.joinpath(*rel.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written = 0
-                with zf.open(info) as src, open(target, "wb") as out:
-                    # never trust the sizes in the header: count what really comes out
-                    for chunk in iter(lambda: src.read(1 << 20), b""):
-                        written += len(chunk)
-                        if written > info.file_size or written > MAX_ZIP_BYTES:
-                            raise SubmissionRejected(f"{info.filename} unpacks to more than it declares")
-                        out.write(chunk)
-    except zipfile.BadZipFile as exc:
-        raise SubmissionRejected(f"{zip_path.name} is not a readable zip file ({exc})") from None
+        with opened(zip_path, root) as (fd, _), os.fdopen(os.dup(fd), "rb") as fh, zipfile.ZipFile(fh) as zf:
+            _extract(zf, dest)
+    except NotAFile as exc:
+        raise SubmissionRejected(str(exc)) from None
+    except zipfile.BadZipFile:  # its text may carry bytes of the file
+        raise SubmissionRejected(f"{shown(zip_path.name)} is not a readable zip file (damaged, or not a zip)") from None
     return dest
+
+
+def _extract(zf: zipfile.ZipFile, dest: Path) -> None:
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_FILES:
+        raise SubmissionRejected(f"the zip holds {len(infos)} files (at most {MAX_ZIP_FILES})")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_ZIP_BYTES:
+        raise SubmissionRejected(
+            f"the zip unpacks to {total / 2**20:.0f} MB (at most {MAX_ZIP_BYTES // 2**20} MB)")
+    for info in infos:
+        rel = _safe_member(info)
+        if rel is None or "__MACOSX" in rel.parts:
+            continue
+        name = shown(info.filename)
+        if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
+            raise SubmissionRejected(f"{name} is compressed {info.file_size // info.compress_size}:1,"
+                                     " like a zip bomb")
+        target = dest.joinpath(*rel.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        try:
+            with zf.open(info) as src, open(target, "wb") as out:
+                # never trust the sizes in the header: count what really comes out
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    written += len(chunk)
+                    if written > info.file_size or written > MAX_ZIP_BYTES:
+                        raise SubmissionRejected(f"{name} unpacks to more than it declares")
+                    out.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+            # damaged, encrypted or an unknown compression; the library's text is not shown
+            raise SubmissionRejected(f"{name} in the zip cannot be unpacked (damaged, encrypted, or compressed "
+                                     "in a way the grader does not read)") from None
 
 
 def materialize(sub: Submission, workdir: Path) -> Path:

@@ -27,9 +27,11 @@ from distributed import Client, as_completed
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
-from grader.grade import GradingConfig
+from grader.grade import GradingConfig, find_notebooks
 from grader.judge.outcomes import SubmissionResult
-from grader.inputs.submissions import Submission
+from grader.inputs.nofollow import NotAFile, Skipped, opened, read_at_most
+from grader.inputs.notebook import MAX_NOTEBOOK_BYTES
+from grader.inputs.submissions import MAX_ZIP_BYTES, Submission
 from grader.runners.worker import die_with_parent
 
 
@@ -44,18 +46,27 @@ def connect(address: str, timeout: float = 30) -> Client:
         raise ClusterUnavailable(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
 
 
-def pack(sub: Submission) -> tuple[str, bytes]:
-    """The submission as one file for the wire: a zip or a notebook as it is; a folder as a
-    zip of its notebooks (the only files the grader reads), which the worker extracts with
-    the same safety checks as any handed-in zip."""
+def pack(sub: Submission) -> tuple[str, bytes, list[list[str]]]:
+    """The submission as one file for the wire, and what was skipped in it: a zip or a
+    notebook as it is; a folder as a zip of its notebooks (the only files the grader reads,
+    found and opened as local grading does: no link followed), which the worker extracts with
+    the same safety checks as any handed-in zip. The skipped entries travel beside it, so the
+    worker names them as a local run would."""
     if sub.kind == "folder":
+        notebooks, skipped = find_notebooks(sub.source)
+        skipped = list(skipped)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path in sorted(sub.source.rglob("*.ipynb")):
-                if path.is_file() and not path.is_symlink() and ".ipynb_checkpoints" not in path.parts:
-                    zf.write(path, path.relative_to(sub.source).as_posix())
-        return "zip", buffer.getvalue()
-    return ("zip" if sub.kind == "zip" else "ipynb"), sub.source.read_bytes()
+            for path in notebooks:
+                rel = path.relative_to(sub.source).as_posix()
+                try:
+                    with opened(path, sub.source) as (fd, _):
+                        zf.writestr(rel, read_at_most(fd, MAX_NOTEBOOK_BYTES))  # one byte over: refused remotely
+                except NotAFile:  # swapped for a link or a FIFO since the walk
+                    skipped.append(Skipped(rel, "changed while it was read; not graded"))
+        return "zip", buffer.getvalue(), [[s.rel, s.why] for s in skipped]
+    with opened(sub.source) as (fd, _):
+        return ("zip" if sub.kind == "zip" else "ipynb"), read_at_most(fd, MAX_ZIP_BYTES), []
 
 
 def folder_files(folder: Path | None) -> dict[str, bytes]:
@@ -120,7 +131,8 @@ class ClusterRunner:
               started) -> Iterator[tuple[dict, tuple[SubmissionResult, dict] | None, str]]:
         futures = self._futures
         for job, sub in jobs:
-            suffix, payload = pack(sub)
+            suffix, payload, skipped = pack(sub)
+            job = {**job, "skipped": skipped}
             # pure=False: a re-graded submission is a new task, never a cached result
             future = self.client.submit(grade_remotely, job, suffix, payload, self.hidden, self.references,
                                         timeout, pure=False, key=f"grade-{job['name']}-{os.urandom(4).hex()}")

@@ -293,16 +293,19 @@ def export(out: Path, config: GradingConfig, *, exercises: list[str] | None = No
 
 def _submission_path(submission: Path, workdir: Path) -> tuple[Path | None, str]:
     """The folder to grade: the submission folder; or, when it holds no notebook but a zip,
-    that zip unpacked (with the checks every handed-in zip gets). (None, why) if unreadable."""
+    that zip unpacked (with the checks every handed-in zip gets). (None, why) if unreadable.
+    Found as grading finds files: no link followed, no special file opened."""
+    from grader.inputs.nofollow import walk
     from grader.inputs.submissions import SubmissionRejected, extract_zip
 
-    if any(submission.rglob("*.ipynb")):
+    files = walk(submission).files
+    if any(f.lower().endswith(".ipynb") for f in files):
         return submission, ""
-    zips = sorted(submission.rglob("*.zip"))
+    zips = [f for f in files if f.lower().endswith(".zip")]
     if not zips:
         return submission, ""
     try:
-        return extract_zip(zips[0], workdir / "unzipped"), ""
+        return extract_zip(submission / zips[0], workdir / "unzipped", root=submission), ""
     except SubmissionRejected as exc:
         return None, str(exc)
 

@@ -22,6 +22,7 @@ from grader.grade import GradingConfig, grade_submission
 from grader.judge.outcomes import Outcome, SubmissionResult
 from grader.outputs.report import write_submission_outputs
 from grader.judge.score import missing_exercise
+from grader.inputs.nofollow import Skipped
 from grader.inputs.submissions import Submission, SubmissionRejected, materialize
 
 
@@ -43,7 +44,9 @@ def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
         else:
             # one notebook handed in as the whole submission: graded for every exercise
             only = set(config.catalogue()) if sub.kind == "notebook" else None
-            result = grade_submission(path, config, only=only)
+            # entries a cluster's coordinator skipped in a folder before packing it
+            skipped = [Skipped(rel, why) for rel, why in job.get("skipped", [])]
+            result = grade_submission(path, config, only=only, skipped=skipped)
     result.name, result.source = sub.name, sub.handed_in
     # the kernels' time, not the wall clock: hidden requests' time must reach no output
     return result, {**job["meta"], "seconds": result.seconds}

@@ -9,12 +9,14 @@ The cases at the end (issue 11, part 4) check that nothing a student sends becom
 error: a huge int, numpy scalar types, malformed raw kernel messages, a forged .npy header.
 The cases already covered elsewhere (loops, sleep, input, memory/fork bombs, floods, exits,
 network, reading secrets, rigged float, malformed JSON, zip traversal) are in
-test_sandbox.py, test_grading.py, test_plaindata.py and test_batch.py.
+test_sandbox.py, test_grading.py, test_plaindata.py and test_batch.py; links and special files
+in a folder submission in test_hostile_files.py.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -549,3 +551,83 @@ def malformed_kernel_messages_are_dropped_wrong_answer(folder: Path) -> Path:
 def terabyte_npy_header_is_not_a_usable_answer(folder: Path) -> Path:
     return _write(_with_omega(WRONG_OMEGA, TERABYTE_NPY_HEADER), folder,
                   "terabyte-npy-header-is-not-a-usable-answer")
+
+# --- links and special files in a folder ------------------------------------------------------
+# A folder submission is files, never links: each builder makes one folder that tries to hand
+# in what it does not hold; the exercise that file would give must be missing, saying why.
+
+SECRET_MARKER = "SECRET-MARKER-7f3a9c the grader must never show this line"
+OTHER_GROUP_MARKER = "OTHER-GROUP-ANSWER-51d2e0"
+INVALID_JSON_MARKER = "INVALID-JSON-MARKER-c4b8e1"
+
+
+def solution_text_answers() -> list[str]:
+    """The reference solution's text answers (what a link to it would copy into reports)."""
+    nb = _solution()
+    return [c.source.strip() for c in nb.cells
+            if any(t.endswith(".answer") for t in c.get("metadata", {}).get("tags", [])) and len(c.source.strip()) > 20]
+
+
+def link_to_the_solution_earns_nothing(folder: Path) -> Path:
+    sub = folder / "link-to-the-solution"
+    sub.mkdir(parents=True)
+    (sub / "regularizers.ipynb").symlink_to(SOLUTION)
+    return sub
+
+
+def link_to_another_groups_notebook_earns_nothing(folder: Path) -> Path:
+    """thisgroup/regularizers.ipynb -> ../othergroup/regularizers.ipynb (relative); only
+    thisgroup is handed to the grader."""
+    other = folder / "othergroup"
+    other.mkdir(parents=True)
+    nb = _solution()
+    for cell in nb.cells:
+        if any(t.endswith(".answer") for t in cell.get("metadata", {}).get("tags", [])):
+            cell.source = f"{OTHER_GROUP_MARKER}: {cell.source}"
+    nbformat.write(nb, other / "regularizers.ipynb")
+    sub = folder / "thisgroup"
+    sub.mkdir()
+    (sub / "regularizers.ipynb").symlink_to(Path("..") / "othergroup" / "regularizers.ipynb")
+    return sub
+
+
+def link_to_a_secret_file_shows_nothing_of_it(folder: Path) -> Path:
+    """perceptron.ipynb -> a file outside that is not JSON: parsing it would quote it."""
+    secret = folder / "secret-outside" / "shadow.ipynb"
+    secret.parent.mkdir(parents=True)
+    secret.write_text(f"{SECRET_MARKER}\nroot:$6$abcdefgh$hash:19000:0:99999:7:::\n")
+    sub = folder / "link-to-a-secret"
+    sub.mkdir()
+    (sub / "perceptron.ipynb").symlink_to(secret)
+    return sub
+
+
+def dangling_link_is_missing(folder: Path) -> Path:
+    sub = folder / "dangling-link"
+    sub.mkdir(parents=True)
+    (sub / "regularizers.ipynb").symlink_to(folder / "no-such-dir" / "regularizers.ipynb")
+    return sub
+
+
+def link_to_a_folder_of_solutions_earns_nothing(folder: Path) -> Path:
+    sub = folder / "link-to-a-folder"
+    sub.mkdir(parents=True)
+    (sub / "journal2").symlink_to(SOLUTION.parent, target_is_directory=True)
+    return sub
+
+
+def fifo_notebook_does_not_block_the_rest_is_graded(folder: Path) -> Path:
+    """perceptron.ipynb is a FIFO no one writes to (reading it blocks forever); beside it the
+    correct regularizers notebook, which must still get full marks."""
+    sub = folder / "fifo-notebook"
+    sub.mkdir(parents=True)
+    os.mkfifo(sub / "perceptron.ipynb")
+    nbformat.write(_solution(), sub / "regularizers.ipynb")
+    return sub
+
+
+def invalid_json_is_unreadable_and_never_quoted(folder: Path) -> Path:
+    sub = folder / "invalid-json-quoted"
+    sub.mkdir(parents=True)
+    (sub / "regularizers.ipynb").write_text('{"cells": [\n  ' + INVALID_JSON_MARKER + "\n]}\n")
+    return sub
