@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grader.judge.checks import (CheckFailed, check_agreement, check_between, check_close, check_equal, check_figure,
+from grader.judge.checks import (CheckFailed, wrong, check_agreement, check_between, check_close, check_equal, check_figure,
                            check_text_answered)
 from grader.judge.outcomes import Outcome
 

@@ -100,7 +100,6 @@ def test_hostile_names_and_text_are_inert_in_every_output_and_names_survive_a_pa
     original, nothing student-made is live in any output; a re-run of a subset keeps the names."""
     import csv
     import os
-    import re
 
     paths = _hostile_batch(tmp_path / "in")
     out = tmp_path / "out"

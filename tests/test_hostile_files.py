@@ -286,3 +286,15 @@ def test_the_gradescope_runner_does_not_follow_a_link_to_a_zip(tmp_path):
     path, why = _submission_path(submission, tmp_path / "work")
     assert path == submission and why == ""
     assert not (tmp_path / "work" / "unzipped").exists()
+
+
+@pytest.mark.parametrize("names", [["a", "a/b.ipynb"], ["x" * 300 + ".ipynb"], ["a/b.ipynb", "a"]])
+def test_zip_entry_names_the_file_system_refuses_are_a_clear_refusal(tmp_path, names):
+    """A file and a folder of one name, a name too long: the student's names, so a refusal
+    with a reason, never a grader error. (zipfile itself cuts a name at a NUL byte.)"""
+    path = tmp_path / "names.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in names:
+            zf.writestr(zipfile.ZipInfo(name), "{}")
+    with pytest.raises(SubmissionRejected, match="not a usable file name"):
+        extract_zip(path, tmp_path / "out")

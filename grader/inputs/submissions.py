@@ -8,11 +8,13 @@ through `nofollow`: a link or special file in one is skipped with a note, never 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import shutil
 import stat
+import struct
 import unicodedata
 import zipfile
 import zlib
@@ -164,9 +166,13 @@ def extract_zip(zip_path: Path, dest: Path, root: Path | None = None) -> Path:
             _extract(zf, dest)
     except NotAFile as exc:
         raise SubmissionRejected(str(exc)) from None
-    except zipfile.BadZipFile:  # its text may carry bytes of the file
+    except (zipfile.BadZipFile, ValueError, OverflowError, struct.error, EOFError):  # texts may carry its bytes
         raise SubmissionRejected(f"{shown(zip_path.name)} is not a readable zip file (damaged, or not a zip)") from None
     return dest
+
+
+# Errors of the grader's own file system while unpacking: a grader fault, not a rejection.
+_GRADER_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM})
 
 
 def _extract(zf: zipfile.ZipFile, dest: Path) -> None:
@@ -186,9 +192,9 @@ def _extract(zf: zipfile.ZipFile, dest: Path) -> None:
             raise SubmissionRejected(f"{name} is compressed {info.file_size // info.compress_size}:1,"
                                      " like a zip bomb")
         target = dest.joinpath(*rel.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, open(target, "wb") as out:
                 # never trust the sizes in the header: count what really comes out
                 for chunk in iter(lambda: src.read(1 << 20), b""):
@@ -200,6 +206,12 @@ def _extract(zf: zipfile.ZipFile, dest: Path) -> None:
             # damaged, encrypted or an unknown compression; the library's text is not shown
             raise SubmissionRejected(f"{name} in the zip cannot be unpacked (damaged, encrypted, or compressed "
                                      "in a way the grader does not read)") from None
+        except (ValueError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno in _GRADER_FAULTS:
+                raise  # the grader's own disk: not the student's doing
+            # a NUL byte, a name too long, a file and a folder of one name: the student's names
+            raise SubmissionRejected(f"{name} in the zip cannot be unpacked: its name is not a usable file "
+                                     "name (or a file and a folder share it)") from None
 
 
 def materialize(sub: Submission, workdir: Path) -> Path:
