@@ -16,6 +16,15 @@ from typing import Callable
 from grader.kernel.requests import Request
 
 
+# Who can judge a check (Check.judged_by):
+PUBLIC = "public"  # the student's self-check runs it, exactly as the instructor's run does
+INSTRUCTOR = "instructor"  # only the instructor's run: it needs the reference solution's answers
+JUDGED_BY = (PUBLIC, INSTRUCTOR)
+
+# What a student's self-check says of a check it leaves to the instructor.
+LEFT_TO_INSTRUCTOR = "judged only by the instructor's run (it needs the reference solution's answers)"
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -26,6 +35,21 @@ class Check:
     # "code": judged on what the question's cells computed or showed; "text": on the
     # answer cell alone, so a crash in the code does not touch it.
     judges: str = "code"
+    # PUBLIC (the default): the student's self-check judges it as the instructor's run does.
+    # INSTRUCTOR: only the instructor's run judges it; declare this for every check that
+    # reads `ev.reference(...)` (the reference answers do not ship with the assignment).
+    # Without a reference run it is not run at all: "not checked here", its points shown
+    # as left to the instructor. Hidden checks are instructor-only whatever this says.
+    judged_by: str = PUBLIC
+
+    def __post_init__(self):
+        if self.judged_by not in JUDGED_BY:
+            raise ValueError(f"check {self.name!r}: judged_by must be one of {JUDGED_BY}, not {self.judged_by!r}")
+
+    @property
+    def instructor_only(self) -> bool:
+        """Judged only by the instructor's run: hidden, or needing the reference solution."""
+        return self.hidden or self.judged_by == INSTRUCTOR
 
 
 @dataclass(frozen=True)
