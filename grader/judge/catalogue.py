@@ -23,6 +23,8 @@ JUDGED_BY = (PUBLIC, INSTRUCTOR)
 
 # What a student's self-check says of a check it leaves to the instructor.
 LEFT_TO_INSTRUCTOR = "judged only by the instructor's run (it needs the reference solution's answers)"
+HIDDEN_LEFT_TO_INSTRUCTOR = "judged only by the instructor's run (hidden checks, not shipped with the assignment)"
+HIDDEN_SLOT = "hidden checks"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,11 @@ class Question:
     title: str
     points: float
     checks: tuple[Check, ...]
+    # The total weight of the instructor's hidden checks for this question. They do not ship
+    # with the assignment, so a self-check cannot run them; declaring their weight here lets it
+    # show their share of the points as left to the instructor instead of handing it to the
+    # public checks. tests/test_catalogue_judged_by.py checks it against hidden/.
+    hidden_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,24 @@ def load_hidden_checks(directory: Path | None, exercises: dict[str, Exercise]) -
     return extra
 
 
+def _hidden_not_loaded(ev) -> None:
+    from grader.judge.score import NoReference  # not at import time: score imports the catalogue
+
+    raise NoReference(HIDDEN_LEFT_TO_INSTRUCTOR)
+
+
+def hidden_slot(weight: float) -> Check:
+    """Stands in for a question's hidden checks where they are not loaded (a student's
+    self-check): never run there, "not checked here", worth the hidden checks' weight."""
+    return Check(HIDDEN_SLOT, _hidden_not_loaded, weight=weight, hidden=True, judged_by=INSTRUCTOR)
+
+
 def with_hidden_checks(exercises: dict[str, Exercise], hidden_dir: Path | None = None) -> dict[str, Exercise]:
-    """The exercises, with hidden checks added when a directory of them is given."""
+    """The exercises, with hidden checks added when a directory of them is given. A question
+    that declares hidden checks (`hidden_weight`) but got none gets their slot instead."""
     extra = load_hidden_checks(hidden_dir, exercises)
+    for ex in exercises.values():
+        for q in ex.questions:
+            if q.hidden_weight and not extra.get(q.id):
+                extra[q.id] = [hidden_slot(q.hidden_weight)]
     return {name: ex.with_extra_checks(extra) for name, ex in exercises.items()}
