@@ -235,7 +235,11 @@ class PointsReporter:
         from grader.files import write_json_atomic
         from grader.outputs.report import gradescope_document, gradescope_test
 
-        tests = [gradescope_test(r["nodeid"].split("::")[-1], r["itmal_title"], r["itmal_points"],
-                                 r["itmal_max_points"], r["itmal_outcome"], r["itmal_feedback"])
-                 for r in sorted(self.rows.values(), key=lambda r: r["nodeid"])]
+        tests = []
+        for r in sorted(self.rows.values(), key=lambda r: r["nodeid"]):
+            test = gradescope_test(r["nodeid"].split("::")[-1], r["itmal_title"], r["itmal_points"],
+                                   r["itmal_max_points"], r["itmal_outcome"], r["itmal_feedback"])
+            # the points of max_score that only the instructor's run judges (0: all checked here)
+            test["extra_data"]["judged_only_by_instructor"] = r.get("itmal_unchecked_points", 0.0)
+            tests.append(test)
         write_json_atomic(self.results_path, gradescope_document(tests))
