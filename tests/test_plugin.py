@@ -109,7 +109,7 @@ def test_student_text_in_failures_reaches_the_terminal_inert(workdir):
     assert "\\x1b[2J" in out
 
 
-@pytest.mark.slow  # every exercise twice (TensorFlow, MNIST): about 6 minutes on 2 cores
+@pytest.mark.slow  # every exercise twice (TensorFlow, MNIST): about 9 minutes on 2 cores
 def test_self_check_of_the_typical_mistakes_is_honest(workdir, tmp_path, monkeypatch, config):
     """Issue 14: a student's self-check (no solutions, no hidden checks) of the typical-mistakes
     example never shows as passed a question that the instructor's run marks wrong through a
