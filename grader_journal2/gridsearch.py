@@ -16,7 +16,7 @@ import numpy as np
 from grader.judge.checks import as_numbers, check_close, check_equal, wrong
 from grader.judge.outcomes import LEADERBOARD_METRIC, LEADERBOARD_MODEL
 from grader.kernel.requests import Call, value
-from grader.judge.catalogue import Check, Exercise, Question, text_answer
+from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, text_answer
 from .common import (dict_keys_from_repr, fitted_object, held_out_score, predict_digits, repr_request,
                           require_at_least)
 
@@ -228,9 +228,9 @@ EXERCISE = Exercise(
         Question("gridsearch.qa", "GridSearchCV of an SVC on iris", 2, (
             Check("grid_tuned finds the reference run's best parameters and score", qa_matches_reference,
                   needs=(repr_request("grid_tuned"), value("grid_tuned.best_params_"),
-                         value("grid_tuned.best_score_"))),
+                         value("grid_tuned.best_score_")), judged_by=INSTRUCTOR),
             Check("b0 is FullReport's result, as in the reference run", qa_report_matches_reference,
-                  needs=search_needs("grid_tuned", "b0")),
+                  needs=search_needs("grid_tuned", "b0"), judged_by=INSTRUCTOR),
             text_answer())),
         Question("gridsearch.qb", "GridSearchCV of an SGDClassifier", 3, (
             Check(f"grid_tuned_sgd searches at least {MIN_HYPERPARAMETERS} hyperparameters of an SGDClassifier",
@@ -253,7 +253,8 @@ EXERCISE = Exercise(
             Check("search_mnist scored with f1_micro; best_score_, cv_results_ and b_mnist agree",
                   qd_search_is_consistent, needs=search_needs("search_mnist", "b_mnist")),
             Check("m_mnist's f1_micro on held-out digits is close to the reference's or better", qd_held_out_f1,
-                  needs=(repr_request("m_mnist"), predict_digits("m_mnist"), value("b_mnist")), weight=2.0),
+                  needs=(repr_request("m_mnist"), predict_digits("m_mnist"), value("b_mnist")), weight=2.0,
+                  judged_by=INSTRUCTOR),
             text_answer())),
     ),
 )

@@ -18,7 +18,7 @@ import numpy as np
 
 from grader.judge.checks import CheckFailed, as_numbers, check_between, check_close, wrong
 from grader.kernel.requests import Call, Predict, encode_input, value
-from grader.judge.catalogue import Check, Exercise, Question, text_answer
+from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, text_answer
 from grader_journal2.mlp_moon import accuracy, model_answer
 
 # How far below the reference solution's model (same question, same held-out digits) a model may stay.
@@ -85,7 +85,8 @@ def held_out_accuracy_check(model: str, *, hint: str, weight: float = 2.0) -> Ch
                         f"{hint}") from None
 
     return Check(f"{model} is about as accurate as the reference on held-out digits (at most {MARGIN} less)",
-                 run, needs=(request,), weight=weight)
+                 run, needs=(request,), weight=weight,
+                 judged_by=INSTRUCTOR)  # its bar is the reference model's accuracy
 
 
 def inputs_scaled(ev) -> None:

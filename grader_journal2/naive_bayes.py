@@ -10,7 +10,7 @@ import numpy as np
 
 from grader.judge.checks import as_numbers, wrong
 from grader.kernel.requests import value
-from grader.judge.catalogue import Check, Exercise, Question, text_answer
+from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, text_answer
 from grader_journal2.common import accuracy, fitted_object, held_out_score, predict_digits, repr_request, require_at_least
 
 # --------------------------------------------------------------------------------------------
@@ -40,7 +40,8 @@ def held_out_accuracy_check(model: str) -> Check:
                          hint=f" ({model} should be a fitted {cls} taking raw 0..255 pixel rows, like X_train)")
 
     return Check(f"{model} ({cls}) is as accurate as the reference on held-out digits", run,
-                 needs=(repr_request(model), predict_digits(model)), weight=2.0)
+                 needs=(repr_request(model), predict_digits(model)), weight=2.0,
+                 judged_by=INSTRUCTOR)  # its bar is the reference's accuracy
 
 
 # --------------------------------------------------------------------------------------------

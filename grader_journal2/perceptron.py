@@ -10,7 +10,7 @@ from sklearn.datasets import make_moons
 
 from grader.judge.checks import check_agreement, check_close
 from grader.kernel.requests import Predict, value
-from grader.judge.catalogue import Check, Exercise, Question, figure, text_answer
+from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, figure, text_answer
 
 
 @lru_cache(maxsize=1)
@@ -47,9 +47,10 @@ EXERCISE = Exercise(
     title="Perceptron",
     questions=(
         Question("perceptron.qa", "Default Perceptron on the moons", 2, (
-            Check("score_qa equals the reference run's", score_matches_reference, needs=(value("score_qa"),)),
+            Check("score_qa equals the reference run's", score_matches_reference, needs=(value("score_qa"),),
+                  judged_by=INSTRUCTOR),
             Check("model_qa predicts like the reference on unseen data", qa_model_matches_reference,
-                  needs=(predict_on_held_out("model_qa"),)),
+                  needs=(predict_on_held_out("model_qa"),), judged_by=INSTRUCTOR),
             text_answer())),
         Question("perceptron.qb", "Decision boundary", 1, (figure(),)),
         Question("perceptron.qc", "The XOR problem", 1, (text_answer(),)),

@@ -36,7 +36,8 @@ EXERCISE = Exercise(
     title="Regularizers",
     questions=(
         Question("regularizers.qa", "The penalty Omega", 3,
-                 tuple(omega_check(label, w) for label, w in GIVEN_VECTORS.items())),
+                 tuple(omega_check(label, w) for label, w in GIVEN_VECTORS.items()),
+                 hidden_weight=4.0),  # hidden/journal2/regularizers.py: four vectors, weight 1 each
         Question("regularizers.qb", "Ridge, Lasso and ElasticNet: the role of alpha", 1, (text_answer(),)),
         Question("regularizers.qc", "The three penalties", 1, (text_answer(),)),
         Question("regularizers.qd", "MSE against the penalty; scaling", 1, (text_answer(),)),

@@ -16,6 +16,17 @@ from typing import Callable
 from grader.kernel.requests import Request
 
 
+# Who can judge a check (Check.judged_by):
+PUBLIC = "public"  # the student's self-check runs it, exactly as the instructor's run does
+INSTRUCTOR = "instructor"  # only the instructor's run: it needs the reference solution's answers
+JUDGED_BY = (PUBLIC, INSTRUCTOR)
+
+# What a student's self-check says of a check it leaves to the instructor.
+LEFT_TO_INSTRUCTOR = "judged only by the instructor's run (it needs the reference solution's answers)"
+HIDDEN_LEFT_TO_INSTRUCTOR = "judged only by the instructor's run (hidden checks, not shipped with the assignment)"
+HIDDEN_SLOT = "hidden checks"
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -26,6 +37,21 @@ class Check:
     # "code": judged on what the question's cells computed or showed; "text": on the
     # answer cell alone, so a crash in the code does not touch it.
     judges: str = "code"
+    # PUBLIC (the default): the student's self-check judges it as the instructor's run does.
+    # INSTRUCTOR: only the instructor's run judges it; declare this for every check that
+    # reads `ev.reference(...)` (the reference answers do not ship with the assignment).
+    # Without a reference run it is not run at all: "not checked here", its points shown
+    # as left to the instructor. Hidden checks are instructor-only whatever this says.
+    judged_by: str = PUBLIC
+
+    def __post_init__(self):
+        if self.judged_by not in JUDGED_BY:
+            raise ValueError(f"check {self.name!r}: judged_by must be one of {JUDGED_BY}, not {self.judged_by!r}")
+
+    @property
+    def instructor_only(self) -> bool:
+        """Judged only by the instructor's run: hidden, or needing the reference solution."""
+        return self.hidden or self.judged_by == INSTRUCTOR
 
 
 @dataclass(frozen=True)
@@ -34,6 +60,11 @@ class Question:
     title: str
     points: float
     checks: tuple[Check, ...]
+    # The total weight of the instructor's hidden checks for this question. They do not ship
+    # with the assignment, so a self-check cannot run them; declaring their weight here lets it
+    # show their share of the points as left to the instructor instead of handing it to the
+    # public checks. tests/test_catalogue_judged_by.py checks it against hidden/.
+    hidden_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +131,24 @@ def load_hidden_checks(directory: Path | None, exercises: dict[str, Exercise]) -
     return extra
 
 
+def _hidden_not_loaded(ev) -> None:
+    from grader.judge.score import NoReference  # not at import time: score imports the catalogue
+
+    raise NoReference(HIDDEN_LEFT_TO_INSTRUCTOR)
+
+
+def hidden_slot(weight: float) -> Check:
+    """Stands in for a question's hidden checks where they are not loaded (a student's
+    self-check): never run there, "not checked here", worth the hidden checks' weight."""
+    return Check(HIDDEN_SLOT, _hidden_not_loaded, weight=weight, hidden=True, judged_by=INSTRUCTOR)
+
+
 def with_hidden_checks(exercises: dict[str, Exercise], hidden_dir: Path | None = None) -> dict[str, Exercise]:
-    """The exercises, with hidden checks added when a directory of them is given."""
+    """The exercises, with hidden checks added when a directory of them is given. A question
+    that declares hidden checks (`hidden_weight`) but got none gets their slot instead."""
     extra = load_hidden_checks(hidden_dir, exercises)
+    for ex in exercises.values():
+        for q in ex.questions:
+            if q.hidden_weight and not extra.get(q.id):
+                extra[q.id] = [hidden_slot(q.hidden_weight)]
     return {name: ex.with_extra_checks(extra) for name, ex in exercises.items()}

@@ -22,6 +22,9 @@ class Outcome(str, Enum):
     TIMED_OUT = "timed_out"
     KERNEL_DIED = "kernel_died"
     NOT_CHECKED = "not_checked"  # cannot be checked here (e.g. no reference run); not scored
+    # A self-check: every check run here passed, and the others are left to the instructor's
+    # run. Never "passed": the points left to the instructor are not earned yet.
+    PARTLY_CHECKED = "partly_checked"
     GRADER_ERROR = "grader_error"  # scores 0 but makes the result not final: re-grade it
 
     @property
@@ -36,7 +39,8 @@ _LABELS = {
     Outcome.CODE_FAILED: "student code failed",
     Outcome.TIMED_OUT: "timed out",
     Outcome.KERNEL_DIED: "kernel died",
-    Outcome.NOT_CHECKED: "not checked here",
+    Outcome.NOT_CHECKED: "not checked here; judged by the instructor",
+    Outcome.PARTLY_CHECKED: "passed here; rest judged by the instructor",
     Outcome.GRADER_ERROR: "grader error (will be re-graded, not counted against you)",
 }
 
@@ -87,18 +91,32 @@ class QuestionResult:
 
     @property
     def points(self) -> float:
-        """Partial credit: the weighted share of scored checks that passed (0 if none scored)."""
-        scored = [c for c in self.checks if c.scored]
-        if not scored:
+        """Partial credit: the weighted share of all its checks that passed. A check left out
+        of the score (not checked here) earns nothing here; its share is `unchecked_points`."""
+        total = sum(c.weight for c in self.checks)
+        if not total:
             return 0.0
-        total = sum(c.weight for c in scored)
-        got = sum(c.weight * c.credit for c in scored)
+        got = sum(c.weight * c.credit for c in self.checks if c.scored)
         return round(self.max_points * got / total, 4)
+
+    @property
+    def checked_max_points(self) -> float:
+        """The most points the checks judged here can give (max_points when all were judged)."""
+        total = sum(c.weight for c in self.checks)
+        if not total:
+            return self.max_points
+        return round(self.max_points * sum(c.weight for c in self.checks if c.scored) / total, 4)
+
+    @property
+    def unchecked_points(self) -> float:
+        """The points of the checks not judged here (left to the instructor's run):
+        checked_max_points + unchecked_points == max_points."""
+        return round(self.max_points - self.checked_max_points, 4)
 
     def check_max_points(self, check: "CheckResult") -> float:
         """The points one check is worth within this question."""
-        total = sum(c.weight for c in self.checks if c.scored)
-        return round(self.max_points * check.weight / total, 4) if total and check.scored else 0.0
+        total = sum(c.weight for c in self.checks)
+        return round(self.max_points * check.weight / total, 4) if total else 0.0
 
     @property
     def outcome(self) -> Outcome:
@@ -110,6 +128,8 @@ class QuestionResult:
                 return c.outcome
         if self.checks and all(c.outcome is Outcome.NOT_CHECKED for c in self.checks):
             return Outcome.NOT_CHECKED
+        if any(c.outcome is Outcome.NOT_CHECKED for c in self.checks):
+            return Outcome.PARTLY_CHECKED
         return Outcome.PASSED
 
     def feedback(self, *, show_hidden: bool = True) -> str:
@@ -163,6 +183,11 @@ class SubmissionResult:
     @property
     def max_points(self) -> float:
         return round(sum(q.max_points for q in self.questions), 4)
+
+    @property
+    def unchecked_points(self) -> float:
+        """Points not judged where this ran (a self-check): left to the instructor's run."""
+        return round(sum(q.unchecked_points for q in self.questions), 4)
 
     @property
     def unanswered(self) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.judge.catalogue import Exercise, Question
+from grader.judge.catalogue import HIDDEN_LEFT_TO_INSTRUCTOR, INSTRUCTOR, LEFT_TO_INSTRUCTOR, Exercise, Question
 from grader.judge.checks import CheckFailed
 from grader.kernel.execute import END, CellRun, Execution, FetchPlan
 from grader.inputs.notebook import QuestionCells, answer_text
@@ -187,6 +187,13 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
                             figures=figures[:MAX_FIGURES_KEPT])
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
+        if reference is None and check.judged_by == INSTRUCTOR:
+            # A self-check (no reference run): the catalogue leaves this check to the
+            # instructor's run. It is not run at all, so nothing here guesses at its verdict.
+            cr.outcome = Outcome.NOT_CHECKED
+            cr.message = HIDDEN_LEFT_TO_INSTRUCTOR if check.hidden else LEFT_TO_INSTRUCTOR
+            result.checks.append(cr)
+            continue
         try:
             check.run(ev)
         except CheckFailed as exc:

@@ -21,6 +21,7 @@ _STYLE = {
     Outcome.TIMED_OUT: "magenta",
     Outcome.KERNEL_DIED: "magenta",
     Outcome.NOT_CHECKED: "dim",
+    Outcome.PARTLY_CHECKED: "dim green",
     Outcome.GRADER_ERROR: "cyan",
 }
 

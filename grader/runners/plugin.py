@@ -124,6 +124,15 @@ class QuestionFailed(Exception):
     pass
 
 
+def points_here(points: float, max_points: float, unchecked: float) -> str:
+    """A question's points as checked here, and what is left to the instructor's run."""
+    checked_max = round(max_points - unchecked, 4)
+    text = f"{points:g}/{checked_max:g} points checked here"
+    if unchecked:
+        text += f", {unchecked:g} more judged only by the instructor's run"
+    return text
+
+
 class QuestionItem(pytest.Item):
     def __init__(self, *, question_id: str, **kw):
         super().__init__(**kw)
@@ -136,15 +145,18 @@ class QuestionItem(pytest.Item):
         result = self.parent.result()
         q = next(q for q in result.questions if q.id == self.question_id)
         self.user_properties += [("itmal_points", q.points), ("itmal_max_points", q.max_points),
+                                 ("itmal_unchecked_points", q.unchecked_points),
                                  ("itmal_outcome", q.outcome.value), ("itmal_title", q.title),
                                  ("itmal_feedback", q.feedback(show_hidden=False))]
-        if q.outcome is Outcome.PASSED:
-            return
+        if q.outcome in (Outcome.PASSED, Outcome.PARTLY_CHECKED):
+            return  # every check run here passed; the table shows the points left to the instructor
         # pytest writes these to the terminal as they are: student text, controls made visible
         feedback = visible(q.feedback(show_hidden=False), multiline=True)
         if q.outcome is Outcome.NOT_CHECKED:
-            pytest.skip(f"{q.outcome.label}: {feedback}")
-        raise QuestionFailed(f"{q.outcome.label}: {q.points:g}/{q.max_points:g} points\n{feedback}")
+            pytest.skip(f"{q.outcome.label} ({q.unchecked_points:g} points); nothing of this question "
+                        f"is checked here")
+        raise QuestionFailed(f"{q.outcome.label}: {points_here(q.points, q.max_points, q.unchecked_points)}"
+                             f"\n{feedback}")
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, QuestionFailed):
@@ -153,6 +165,15 @@ class QuestionItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, self.question_id
+
+
+def _outcome_text(value: str) -> str:
+    from grader.judge.outcomes import Outcome
+
+    try:
+        return Outcome(value).label
+    except ValueError:
+        return value.replace("_", " ")
 
 
 class PointsReporter:
@@ -175,23 +196,38 @@ class PointsReporter:
         from rich.console import Console
         from rich.table import Table
 
-        from grader.outputs.inert import terminal_text
+        from grader.outputs.inert import terminal_text, visible
 
         table = Table(title="ITMAL Journal 2: points per question")
-        for col, just in (("question", "left"), ("points", "right"), ("outcome", "left")):
+        for col, just in (("question", "left"), ("checked here", "right"),
+                          ("instructor only", "right"), ("outcome", "left")):
             table.add_column(col, justify=just)
-        total = maximum = 0.0
+        total = checked_max = unchecked = 0.0
+        left_to_instructor = []
         for row in sorted(self.rows.values(), key=lambda r: r["nodeid"]):
+            qid = row["nodeid"].split("::")[-1]
+            # Older workers may not send it: then every check was judged here.
+            left = row.get("itmal_unchecked_points", 0.0)
+            here_max = round(row["itmal_max_points"] - left, 4)
             # Text cells, never markup: a node id holds a file name, which is a student's
-            table.add_row(terminal_text(row["nodeid"].split("::")[-1]),
-                          f"{row['itmal_points']:g}/{row['itmal_max_points']:g}",
-                          terminal_text(str(row["itmal_outcome"]).replace("_", " ")))
+            table.add_row(terminal_text(qid), f"{row['itmal_points']:g}/{here_max:g}",
+                          f"{left:g}" if left else "",
+                          terminal_text(_outcome_text(str(row["itmal_outcome"]))))
             total += row["itmal_points"]
-            maximum += row["itmal_max_points"]
-        table.add_row("TOTAL", f"{total:g}/{maximum:g}", "")
+            checked_max += here_max
+            unchecked += left
+            if left:
+                left_to_instructor.append(qid)
+        total, checked_max, unchecked = round(total, 4), round(checked_max, 4), round(unchecked, 4)
+        table.add_row("TOTAL", f"{total:g}/{checked_max:g}", f"{unchecked:g}" if unchecked else "", "")
         buf = StringIO()
         Console(file=buf, width=100, force_terminal=False).print(table)
         terminalreporter.write(buf.getvalue())
+        summary = f"checked here: {total:g}/{checked_max:g} points"
+        if unchecked:
+            summary += (f"; {unchecked:g} more points are judged only by the instructor's run "
+                        f"({', '.join(left_to_instructor)})")
+        terminalreporter.write_line(visible(summary))
 
     def pytest_sessionfinish(self, session) -> None:
         if self.results_path is None or not self.rows:
@@ -199,7 +235,11 @@ class PointsReporter:
         from grader.files import write_json_atomic
         from grader.outputs.report import gradescope_document, gradescope_test
 
-        tests = [gradescope_test(r["nodeid"].split("::")[-1], r["itmal_title"], r["itmal_points"],
-                                 r["itmal_max_points"], r["itmal_outcome"], r["itmal_feedback"])
-                 for r in sorted(self.rows.values(), key=lambda r: r["nodeid"])]
+        tests = []
+        for r in sorted(self.rows.values(), key=lambda r: r["nodeid"]):
+            test = gradescope_test(r["nodeid"].split("::")[-1], r["itmal_title"], r["itmal_points"],
+                                   r["itmal_max_points"], r["itmal_outcome"], r["itmal_feedback"])
+            # the points of max_score that only the instructor's run judges (0: all checked here)
+            test["extra_data"]["judged_only_by_instructor"] = r.get("itmal_unchecked_points", 0.0)
+            tests.append(test)
         write_json_atomic(self.results_path, gradescope_document(tests))
