@@ -317,3 +317,23 @@ def test_without_mnist_the_mnist_exercises_are_a_grader_error_and_their_referenc
     assert by_id["perceptron.qa"].outcome is Outcome.PASSED
     assert by_id["pca.qa"].outcome is Outcome.GRADER_ERROR
     assert "this is not the student's fault" in by_id["pca.qa"].checks[0].message
+
+
+# --- Data safety (issue 13): every graded submission in --out, readable files, clear errors ---
+
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o077])
+def test_atomic_writes_respect_the_umask_not_mkstemps_0600(tmp_path, mask):
+    from grader.files import write_json_atomic, write_text_atomic
+
+    old = os.umask(mask)
+    try:
+        write_text_atomic(tmp_path / "new" / "gradebook.csv", "a,b\n")
+        write_json_atomic(tmp_path / "new" / "grading.json", {"a": 1})
+        write_text_atomic(tmp_path / "new" / "gradebook.csv", "a,b\n1,2\n")  # replacing keeps the mode
+    finally:
+        os.umask(old)
+    for name in ("gradebook.csv", "grading.json"):
+        assert (tmp_path / "new" / name).stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o777 & ~mask
+    assert (tmp_path / "new" / "gradebook.csv").read_text() == "a,b\n1,2\n"
+    assert not list((tmp_path / "new").glob(".*.tmp"))
