@@ -337,3 +337,79 @@ def test_atomic_writes_respect_the_umask_not_mkstemps_0600(tmp_path, mask):
     assert (tmp_path / "new").stat().st_mode & 0o777 == 0o777 & ~mask
     assert (tmp_path / "new" / "gradebook.csv").read_text() == "a,b\n1,2\n"
     assert not list((tmp_path / "new").glob(".*.tmp"))
+
+
+def table(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `out`: its bytes and modification time."""
+    return {str(p.relative_to(out)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_a_late_submission_graded_into_the_same_folder_keeps_every_row(config, tmp_path):
+    """The batch's tables are rebuilt from every submission graded into --out, whichever run
+    graded it; what is not the grader's in --out is never read, and a corrupt grading.json is
+    left out with a note, never a crash. Manual points merge into every row."""
+    subs = small_batch(tmp_path / "in")
+    out = tmp_path / "out"
+    grade_batch(subs[:2], out, config, jobs=2, progress=quiet_progress(2))
+    assert [r["submission"] for r in table(out / "gradebook.csv")] == ["group0", "group1"]
+    first = (out / "group0" / "results.json").read_bytes()
+
+    # things in --out that are not submissions graded there
+    shutil.copytree(out / "group0", out / "Not-Ours")  # not a name the grader makes
+    os.symlink(out / "group0", out / "group7")  # a link, even to a real submission's folder
+    (out / "group8").mkdir()
+    os.symlink(out / "group0" / "grading.json", out / "group8" / "grading.json")  # a linked grading.json
+    (out / "group9").mkdir()
+    (out / "group9" / "grading.json").write_text("{ corrupt")
+    shutil.copytree(out / "group1", out / "group6")  # a copy: its grading.json names group1
+    (out / "stray.txt").write_text("the instructor's notes")
+
+    late = grade_batch([subs[2]], out, config, jobs=1, progress=quiet_progress(1))  # group2 hands in late
+    assert late.graded == ["group2"] and [r.name for r in late.results] == ["group2"]
+    book = table(out / "gradebook.csv")
+    assert [r["submission"] for r in book] == ["group0", "group1", "group2"]
+    assert [r.name for r in late.book] == ["group0", "group1", "group2"]
+    assert float(book[0]["regularizers.qa"]) == 3 and float(book[1]["regularizers.qa"]) == 0
+    assert float(book[2]["regularizers.qa"]) == 3
+    assert any(n.startswith("group9/grading.json: unreadable or corrupt") for n in late.notes)
+    assert any(n.startswith("group8/grading.json: not a regular file") for n in late.notes)
+    assert any(n.startswith("group6/grading.json: not written by the grader for this folder") for n in late.notes)
+    assert (out / "group0" / "results.json").read_bytes() == first  # an earlier row is read, not re-graded
+    assert (out / "stray.txt").read_text() == "the instructor's notes"
+    assert {r["submission"] for r in table(out / "manual-latest.csv")} == {"group0", "group1", "group2"}
+    assert {r["submission"] for r in table(out / "manual.csv")} == {"group0", "group1"}  # the first run's sheet, kept
+    summary = (out / "summary.html").read_text()
+    assert "3 submissions" in summary and "Not-Ours" not in summary and "group9" not in summary
+
+    # the instructor grades group0's text answer; the merge runs with only group3 on the command line
+    rows = table(out / "manual-latest.csv")
+    for row in rows:
+        if row["submission"] == "group0" and row["question"] == "regularizers.qc":
+            row["points"], row["comment"] = "0", "Ridge and Lasso are swapped."
+    sheet = tmp_path / "graded.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    before = float(book[0]["total"])
+    grade_batch([subs[3]], out, config, jobs=1, manual=sheet, progress=quiet_progress(1))
+    book = table(out / "gradebook.csv")
+    assert [r["submission"] for r in book] == ["group0", "group1", "group2", "group3"]
+    assert float(book[0]["regularizers.qc"]) == 0 and float(book[0]["total"]) == before - 1
+    assert "Ridge and Lasso are swapped." in (out / "group0" / "feedback.html").read_text()
+    assert json.loads((out / "group0" / "results.json").read_text())["score"] == pytest.approx(before - 1)
+
+    # every output is readable by the teaching team (the test runs under umask 022)
+    from grader.files import current_umask
+
+    if current_umask() == 0o022:
+        for path in [out / "gradebook.csv", out / "summary.html", out / "group3" / "results.json",
+                     out / "group3" / "grading.json", out / "group0" / "feedback.html"]:
+            assert path.stat().st_mode & 0o777 == 0o644, path
+        assert (out / "group3").stat().st_mode & 0o777 == 0o755
