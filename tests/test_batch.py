@@ -413,3 +413,65 @@ def test_a_late_submission_graded_into_the_same_folder_keeps_every_row(config, t
                      out / "group3" / "grading.json", out / "group0" / "feedback.html"]:
             assert path.stat().st_mode & 0o777 == 0o644, path
         assert (out / "group3").stat().st_mode & 0o777 == 0o755
+
+
+def cli(args: list, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The CLI with stdout (results) and stderr (errors, notes, progress) apart."""
+    return subprocess.run([sys.executable, "-m", "grader.runners.cli", "grade", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_typo_keeps_the_gradebook_intact_and_every_mistake_stops_before_grading(uninterrupted, tmp_path):
+    """A missing path, an empty folder, a non-notebook, --jobs 0 or an --out that cannot be
+    written: one line on stderr, nothing on stdout, exit 2, and not a byte of the existing
+    outputs changed."""
+    args, env, whole = uninterrupted
+    out = tmp_path / "grades"
+    shutil.copytree(whole, out)
+    before = snapshot(out)
+    subs, options = args[:4], args[4:]  # the four submissions, then the options
+    empty = tmp_path / "group9-empty"
+    empty.mkdir()
+    readme = tmp_path / "README.txt"
+    readme.write_text("not a submission")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    typo = Path(subs[0]).parent / "gruop2"
+    cases = {
+        "a typo": ([typo, *options, "--out", out], f"no such file or folder: {typo}"),
+        "a typo among real paths": ([*subs[:2], typo, *options, "--out", out], f"no such file or folder: {typo}"),
+        "an empty folder": ([empty, *options, "--out", out], f"nothing to grade: {empty} is an empty folder"),
+        "a non-notebook": ([readme, *options, "--out", out], f"{readme} is not a notebook, zip or folder"),
+        "--jobs 0": ([subs[0], *options, "--jobs", "0", "--out", out], "--jobs must be at least 1, not 0"),
+        "--out is a file": ([subs[0], *options, "--out", a_file], f"cannot write to --out {a_file}"),
+        "--out below a file": ([subs[0], *options, "--out", a_file / "grades"], f"cannot write to --out {a_file}"),
+    }
+    for case, (argv, message) in cases.items():
+        done = cli(argv, env, timeout=60)
+        assert done.returncode == 2, (case, done.stdout, done.stderr)
+        assert done.stdout == "", case
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (case, done.stderr)
+        assert snapshot(out) == before, case
+        assert a_file.read_text() == ""
+
+
+def test_results_go_to_stdout_and_notes_to_stderr_and_a_late_group_joins_the_gradebook(uninterrupted, tmp_path):
+    args, env, whole = uninterrupted
+    out = tmp_path / "grades"
+    shutil.copytree(whole, out)
+    late = tmp_path / "in" / "group4"
+    write_nb(late / "regularizers.ipynb", read(SOLUTIONS / "regularizers.ipynb"))
+    stray = tmp_path / "in" / "README.txt"
+    stray.write_text("hello")
+    options = args[4:]  # the fixture's options, without its four submissions
+    done = cli([late, stray, *options, "--out", out], {**env, "COLUMNS": "300"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "note: README.txt: not a notebook, zip or folder; ignored" in done.stderr
+    assert "README.txt" not in done.stdout and "error:" not in done.stdout  # the result's own notes are results
+    assert "group4: " in done.stdout and "graded 1, skipped 0 (unchanged)" in " ".join(done.stdout.split())
+    assert "gradebook.csv (5 submissions)" in " ".join(done.stdout.split())
+    book = table(out / "gradebook.csv")
+    assert [r["submission"] for r in book] == ["group0", "group1", "group2", "group3", "group4"]
+    assert book[:4] == table(whole / "gradebook.csv")  # the earlier rows, exactly as they were
+    assert len(table(out / "leaderboard.csv")) == len(table(whole / "leaderboard.csv"))
