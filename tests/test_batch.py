@@ -445,6 +445,10 @@ def test_a_typo_keeps_the_gradebook_intact_and_every_mistake_stops_before_gradin
         "--jobs 0": ([subs[0], *options, "--jobs", "0", "--out", out], "--jobs must be at least 1, not 0"),
         "--out is a file": ([subs[0], *options, "--out", a_file], f"cannot write to --out {a_file}"),
         "--out below a file": ([subs[0], *options, "--out", a_file / "grades"], f"cannot write to --out {a_file}"),
+        "a missing --manual": ([subs[0], *options, "--out", out, "--manual", tmp_path / "graded.csv"],
+                               f"cannot read --manual {tmp_path / 'graded.csv'}"),
+        "a --manual without its columns": ([subs[0], *options, "--out", out, "--manual", readme],
+                                           "README.txt lacks the columns"),
     }
     for case, (argv, message) in cases.items():
         done = cli(argv, env, timeout=60)
@@ -475,3 +479,19 @@ def test_results_go_to_stdout_and_notes_to_stderr_and_a_late_group_joins_the_gra
     assert [r["submission"] for r in book] == ["group0", "group1", "group2", "group3", "group4"]
     assert book[:4] == table(whole / "gradebook.csv")  # the earlier rows, exactly as they were
     assert len(table(out / "leaderboard.csv")) == len(table(whole / "leaderboard.csv"))
+
+
+def test_the_gradebook_has_a_column_for_every_question_of_every_row():
+    """Rows graded under different assignments (one --out, two runs): no row loses a column,
+    and a question a row was not graded on is blank, never a 0."""
+    from grader.judge.outcomes import QuestionResult, SubmissionResult
+    from grader.outputs.gradebook import gradebook_csv
+
+    def result(name, qids):
+        return SubmissionResult(name=name, sandbox="sandboxed", questions=[
+            QuestionResult(id=q, title=q, max_points=1, checks=[]) for q in qids])
+
+    rows = list(csv.DictReader(io.StringIO(gradebook_csv([result("b", ["x.qa", "x.qb"]), result("a", ["y.qa"])]))))
+    assert [r["submission"] for r in rows] == ["a", "b"]
+    assert list(rows[0])[2:5] == ["y.qa", "x.qa", "x.qb"]
+    assert rows[0]["x.qa"] == "" and rows[1]["y.qa"] == "" and rows[1]["x.qa"] == "0"
