@@ -305,16 +305,17 @@ def _submission_folder_name(name: str) -> bool:
     return submission_name(Path(name)) == name or _HASHED_NAME.fullmatch(name) is not None
 
 
-def graded_submissions(out: Path, notes: list[str]) -> list[tuple[SubmissionResult, dict]]:
+def graded_submissions(out: Path, notes: list[str]) -> list[tuple[SubmissionResult, dict]] | None:
     """Every submission graded into `out`, by folder name: the direct subfolders (never a link)
     named as the grader names them, holding a grading.json (a regular file, never a link) that
     the grader wrote for that folder. Anything else in `out` is not ours and left alone; a
-    grading.json that cannot be read is left out with a note, never a crash."""
+    grading.json that cannot be read is left out with a note, never a crash. None (and a note)
+    when `out` itself cannot be listed."""
     try:
         entries = sorted(os.scandir(out), key=lambda e: e.name)
     except OSError as exc:
         notes.append(f"{out}: cannot list the output folder ({exc.strerror or exc}); its tables were not rebuilt")
-        return []
+        return None
     found = []
     for entry in entries:
         if not _submission_folder_name(entry.name) or not entry.is_dir(follow_symlinks=False):
@@ -346,8 +347,11 @@ def graded_submissions(out: Path, notes: list[str]) -> list[tuple[SubmissionResu
 def _write_batch_outputs(out: Path, names: list[str], grades: dict, report: BatchReport) -> None:
     """Rebuild the batch's tables from every submission graded into `out` (not only `names`,
     this command line's), merging the instructor's manual points into each."""
+    graded = graded_submissions(out, report.notes)
+    if graded is None:  # never an empty gradebook over a full one
+        return
     results, seconds = [], {}
-    for result, meta in graded_submissions(out, report.notes):
+    for result, meta in graded:
         if grades and apply_manual(result, grades):
             write_submission_outputs(result, out / result.name, meta)
         results.append(result)
