@@ -1,11 +1,34 @@
-"""Writing files so that a crash or a reader never sees half of one."""
+"""Writing files so that a crash or a reader never sees half of one.
+
+Files are created as `open()` would create them (0666 less the umask: 0644 under the usual
+022), folders 0777 less the umask (0755): the teaching team reads what the grader writes.
+`tempfile.mkstemp` alone would leave every output 0600."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux says it (/proc), else by
+    setting and restoring it under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -16,6 +39,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         # backslashreplace: a lone surrogate from a student's notebook ("\ud800" in its JSON)
         # is written as that escape (still valid JSON), never an encoding crash
         with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+            os.fchmod(f.fileno(), 0o666 & ~current_umask())  # mkstemp makes 0600; the team reads it
             f.write(text)
         os.replace(tmp, path)
     except BaseException:

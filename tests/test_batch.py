@@ -317,3 +317,181 @@ def test_without_mnist_the_mnist_exercises_are_a_grader_error_and_their_referenc
     assert by_id["perceptron.qa"].outcome is Outcome.PASSED
     assert by_id["pca.qa"].outcome is Outcome.GRADER_ERROR
     assert "this is not the student's fault" in by_id["pca.qa"].checks[0].message
+
+
+# --- Data safety (issue 13): every graded submission in --out, readable files, clear errors ---
+
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o077])
+def test_atomic_writes_respect_the_umask_not_mkstemps_0600(tmp_path, mask):
+    from grader.files import write_json_atomic, write_text_atomic
+
+    old = os.umask(mask)
+    try:
+        write_text_atomic(tmp_path / "new" / "gradebook.csv", "a,b\n")
+        write_json_atomic(tmp_path / "new" / "grading.json", {"a": 1})
+        write_text_atomic(tmp_path / "new" / "gradebook.csv", "a,b\n1,2\n")  # replacing keeps the mode
+    finally:
+        os.umask(old)
+    for name in ("gradebook.csv", "grading.json"):
+        assert (tmp_path / "new" / name).stat().st_mode & 0o777 == 0o666 & ~mask
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o777 & ~mask
+    assert (tmp_path / "new" / "gradebook.csv").read_text() == "a,b\n1,2\n"
+    assert not list((tmp_path / "new").glob(".*.tmp"))
+
+
+def table(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `out`: its bytes and modification time."""
+    return {str(p.relative_to(out)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_a_late_submission_graded_into_the_same_folder_keeps_every_row(config, tmp_path):
+    """The batch's tables are rebuilt from every submission graded into --out, whichever run
+    graded it; what is not the grader's in --out is never read, and a corrupt grading.json is
+    left out with a note, never a crash. Manual points merge into every row."""
+    subs = small_batch(tmp_path / "in")
+    out = tmp_path / "out"
+    grade_batch(subs[:2], out, config, jobs=2, progress=quiet_progress(2))
+    assert [r["submission"] for r in table(out / "gradebook.csv")] == ["group0", "group1"]
+    first = (out / "group0" / "results.json").read_bytes()
+
+    # things in --out that are not submissions graded there
+    shutil.copytree(out / "group0", out / "Not-Ours")  # not a name the grader makes
+    os.symlink(out / "group0", out / "group7")  # a link, even to a real submission's folder
+    (out / "group8").mkdir()
+    os.symlink(out / "group0" / "grading.json", out / "group8" / "grading.json")  # a linked grading.json
+    (out / "group9").mkdir()
+    (out / "group9" / "grading.json").write_text("{ corrupt")
+    shutil.copytree(out / "group1", out / "group6")  # a copy: its grading.json names group1
+    (out / "stray.txt").write_text("the instructor's notes")
+
+    late = grade_batch([subs[2]], out, config, jobs=1, progress=quiet_progress(1))  # group2 hands in late
+    assert late.graded == ["group2"] and [r.name for r in late.results] == ["group2"]
+    book = table(out / "gradebook.csv")
+    assert [r["submission"] for r in book] == ["group0", "group1", "group2"]
+    assert [r.name for r in late.book] == ["group0", "group1", "group2"]
+    assert float(book[0]["regularizers.qa"]) == 3 and float(book[1]["regularizers.qa"]) == 0
+    assert float(book[2]["regularizers.qa"]) == 3
+    assert any(n.startswith("group9/grading.json: unreadable or corrupt") for n in late.notes)
+    assert any(n.startswith("group8/grading.json: not a regular file") for n in late.notes)
+    assert any(n.startswith("group6/grading.json: not written by the grader for this folder") for n in late.notes)
+    assert (out / "group0" / "results.json").read_bytes() == first  # an earlier row is read, not re-graded
+    assert (out / "stray.txt").read_text() == "the instructor's notes"
+    assert {r["submission"] for r in table(out / "manual-latest.csv")} == {"group0", "group1", "group2"}
+    assert {r["submission"] for r in table(out / "manual.csv")} == {"group0", "group1"}  # the first run's sheet, kept
+    summary = (out / "summary.html").read_text()
+    assert "3 submissions" in summary and "Not-Ours" not in summary and "group9" not in summary
+
+    # the instructor grades group0's text answer; the merge runs with only group3 on the command line
+    rows = table(out / "manual-latest.csv")
+    for row in rows:
+        if row["submission"] == "group0" and row["question"] == "regularizers.qc":
+            row["points"], row["comment"] = "0", "Ridge and Lasso are swapped."
+    sheet = tmp_path / "graded.csv"
+    with open(sheet, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    before = float(book[0]["total"])
+    grade_batch([subs[3]], out, config, jobs=1, manual=sheet, progress=quiet_progress(1))
+    book = table(out / "gradebook.csv")
+    assert [r["submission"] for r in book] == ["group0", "group1", "group2", "group3"]
+    assert float(book[0]["regularizers.qc"]) == 0 and float(book[0]["total"]) == before - 1
+    assert "Ridge and Lasso are swapped." in (out / "group0" / "feedback.html").read_text()
+    assert json.loads((out / "group0" / "results.json").read_text())["score"] == pytest.approx(before - 1)
+
+    # every output is readable by the teaching team (the test runs under umask 022)
+    from grader.files import current_umask
+
+    if current_umask() == 0o022:
+        for path in [out / "gradebook.csv", out / "summary.html", out / "group3" / "results.json",
+                     out / "group3" / "grading.json", out / "group0" / "feedback.html"]:
+            assert path.stat().st_mode & 0o777 == 0o644, path
+        assert (out / "group3").stat().st_mode & 0o777 == 0o755
+
+
+def cli(args: list, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The CLI with stdout (results) and stderr (errors, notes, progress) apart."""
+    return subprocess.run([sys.executable, "-m", "grader.runners.cli", "grade", *map(str, args)], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_typo_keeps_the_gradebook_intact_and_every_mistake_stops_before_grading(uninterrupted, tmp_path):
+    """A missing path, an empty folder, a non-notebook, --jobs 0 or an --out that cannot be
+    written: one line on stderr, nothing on stdout, exit 2, and not a byte of the existing
+    outputs changed."""
+    args, env, whole = uninterrupted
+    out = tmp_path / "grades"
+    shutil.copytree(whole, out)
+    before = snapshot(out)
+    subs, options = args[:4], args[4:]  # the four submissions, then the options
+    empty = tmp_path / "group9-empty"
+    empty.mkdir()
+    readme = tmp_path / "README.txt"
+    readme.write_text("not a submission")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    typo = Path(subs[0]).parent / "gruop2"
+    cases = {
+        "a typo": ([typo, *options, "--out", out], f"no such file or folder: {typo}"),
+        "a typo among real paths": ([*subs[:2], typo, *options, "--out", out], f"no such file or folder: {typo}"),
+        "an empty folder": ([empty, *options, "--out", out], f"nothing to grade: {empty} is an empty folder"),
+        "a non-notebook": ([readme, *options, "--out", out], f"{readme} is not a notebook, zip or folder"),
+        "--jobs 0": ([subs[0], *options, "--jobs", "0", "--out", out], "--jobs must be at least 1, not 0"),
+        "--out is a file": ([subs[0], *options, "--out", a_file], f"cannot write to --out {a_file}"),
+        "--out below a file": ([subs[0], *options, "--out", a_file / "grades"], f"cannot write to --out {a_file}"),
+        "a missing --manual": ([subs[0], *options, "--out", out, "--manual", tmp_path / "graded.csv"],
+                               f"cannot read --manual {tmp_path / 'graded.csv'}"),
+        "a --manual without its columns": ([subs[0], *options, "--out", out, "--manual", readme],
+                                           "README.txt lacks the columns"),
+    }
+    for case, (argv, message) in cases.items():
+        done = cli(argv, env, timeout=60)
+        assert done.returncode == 2, (case, done.stdout, done.stderr)
+        assert done.stdout == "", case
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (case, done.stderr)
+        assert snapshot(out) == before, case
+        assert a_file.read_text() == ""
+
+
+def test_results_go_to_stdout_and_notes_to_stderr_and_a_late_group_joins_the_gradebook(uninterrupted, tmp_path):
+    args, env, whole = uninterrupted
+    out = tmp_path / "grades"
+    shutil.copytree(whole, out)
+    late = tmp_path / "in" / "group4"
+    write_nb(late / "regularizers.ipynb", read(SOLUTIONS / "regularizers.ipynb"))
+    stray = tmp_path / "in" / "README.txt"
+    stray.write_text("hello")
+    options = args[4:]  # the fixture's options, without its four submissions
+    done = cli([late, stray, *options, "--out", out], {**env, "COLUMNS": "300"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "note: README.txt: not a notebook, zip or folder; ignored" in done.stderr
+    assert "README.txt" not in done.stdout and "error:" not in done.stdout  # the result's own notes are results
+    assert "group4: " in done.stdout and "graded 1, skipped 0 (unchanged)" in " ".join(done.stdout.split())
+    assert "gradebook.csv (5 submissions)" in " ".join(done.stdout.split())
+    book = table(out / "gradebook.csv")
+    assert [r["submission"] for r in book] == ["group0", "group1", "group2", "group3", "group4"]
+    assert book[:4] == table(whole / "gradebook.csv")  # the earlier rows, exactly as they were
+    assert len(table(out / "leaderboard.csv")) == len(table(whole / "leaderboard.csv"))
+
+
+def test_the_gradebook_has_a_column_for_every_question_of_every_row():
+    """Rows graded under different assignments (one --out, two runs): no row loses a column,
+    and a question a row was not graded on is blank, never a 0."""
+    from grader.judge.outcomes import QuestionResult, SubmissionResult
+    from grader.outputs.gradebook import gradebook_csv
+
+    def result(name, qids):
+        return SubmissionResult(name=name, sandbox="sandboxed", questions=[
+            QuestionResult(id=q, title=q, max_points=1, checks=[]) for q in qids])
+
+    rows = list(csv.DictReader(io.StringIO(gradebook_csv([result("b", ["x.qa", "x.qb"]), result("a", ["y.qa"])]))))
+    assert [r["submission"] for r in rows] == ["a", "b"]
+    assert list(rows[0])[2:5] == ["y.qa", "x.qa", "x.qb"]
+    assert rows[0]["x.qa"] == "" and rows[1]["y.qa"] == "" and rows[1]["x.qa"] == "0"

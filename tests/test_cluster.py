@@ -87,10 +87,14 @@ def test_a_lost_worker_loses_no_submission(cluster, config, tmp_path):
 
 def test_a_local_run_never_imports_dask(tmp_path):
     """The whole local path (CLI, batch, outputs) runs without Dask in sys.modules. (Nothing
-    is graded, so no reference solution runs: a notes file is ignored with a note.)"""
-    (tmp_path / "notes.txt").write_text("not a submission")
+    is graded, so no reference solution runs: two submissions with one name are both left
+    ungraded with a note, and the batch's tables are still written.)"""
+    twins = [tmp_path / side / "group1" for side in ("a", "b")]
+    for twin in twins:
+        twin.mkdir(parents=True)
+        (twin / "notes.txt").write_text("not a notebook")
     code = ("import sys; from grader.runners import cli; "
-            f"cli.main(['grade', {str(tmp_path / 'notes.txt')!r}, '--out', {str(tmp_path / 'out')!r}]); "
+            f"cli.main(['grade', {str(twins[0])!r}, {str(twins[1])!r}, '--out', {str(tmp_path / 'out')!r}]); "
             "print('DASK:', sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "DASK: []" in run.stdout, run.stdout + run.stderr

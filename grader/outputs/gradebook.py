@@ -32,12 +32,15 @@ def gradebook_csv(results: list[SubmissionResult]) -> str:
     """One row per submission, one column per question: importable into an LMS grade centre."""
     if not results:
         return _csv([["submission", "handed_in", "total", "max_points", "verdict", "final"]])
-    qids = [q.id for q in results[0].questions]
+    ordered = sorted(results, key=lambda r: r.name)
+    # every question of every row (rows graded under different assignments may differ); a
+    # question a row was not graded on is left blank, never a 0
+    qids = list(dict.fromkeys(q.id for r in ordered for q in r.questions))
     rows = [["submission", "handed_in", *qids, "total", "max_points", "verdict", "final"]]
-    for r in sorted(results, key=lambda r: r.name):
+    for r in ordered:
         points = {q.id: q.points for q in r.questions}
-        rows.append([r.name, visible(r.source), *(f"{points.get(q, 0):g}" for q in qids), f"{r.points:g}", f"{r.max_points:g}",
-                     r.verdict, "yes" if r.final else "no"])
+        rows.append([r.name, visible(r.source), *(f"{points[q]:g}" if q in points else "" for q in qids),
+                     f"{r.points:g}", f"{r.max_points:g}", r.verdict, "yes" if r.final else "no"])
     return _csv(rows)
 
 

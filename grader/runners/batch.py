@@ -5,13 +5,21 @@ and configuration fingerprints and a final result; re-running the same command s
 (unless --force). Each result is written atomically by its worker as soon as it is done,
 so an interrupted or killed batch loses nothing already finished. The reference solutions
 run once, in this process, before any worker starts; workers find them in the cache.
+
+The batch's own files (gradebook.csv, leaderboard.csv, manual.csv, summary.html) cover every
+submission graded into DIR, whichever run graded it: they are rebuilt from each submission
+folder's grading.json, so grading one late group into the same DIR keeps every other row.
+A command line that cannot be graded (a missing path, nothing gradable, --jobs below 1, an
+--out that cannot be written) stops before anything is graded or written.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
+import stat
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,7 +36,7 @@ from grader.judge.outcomes import Outcome, SubmissionResult
 from grader.outputs.progress import BatchProgress
 from grader.outputs.report import read_grading, write_submission_outputs
 from grader.judge.score import missing_exercise
-from grader.inputs.submissions import Submission, discover, fingerprint
+from grader.inputs.submissions import HASH_SEPARATOR, Submission, discover, fingerprint, submission_name
 from grader.runners.worker import forked_main
 
 
@@ -38,7 +46,46 @@ class BatchReport:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # the grader (not the student) failed
     notes: list[str] = field(default_factory=list)
-    results: list[SubmissionResult] = field(default_factory=list)
+    results: list[SubmissionResult] = field(default_factory=list)  # this command line's submissions
+    book: list[SubmissionResult] = field(default_factory=list)  # every submission in the output folder
+
+
+class BatchInputError(ValueError):
+    """The command line cannot be graded as given; nothing was graded or written."""
+
+
+def _gradable(path: Path) -> bool:
+    if path.is_dir():
+        return any(path.iterdir())
+    return path.suffix.lower() in (".zip", ".ipynb")
+
+
+def check_inputs(paths: list[Path], out: Path, jobs: int) -> None:
+    """Refuse, before anything is graded or written, a command line that is surely a mistake:
+    --jobs below 1, a path that does not exist (a typo), nothing gradable at all (only empty
+    folders or files that are neither notebook nor zip), or an --out that cannot be written.
+    A stray file beside real submissions (a README in `submissions/*`) is only a note, later."""
+    if jobs < 1:
+        raise BatchInputError(f"--jobs must be at least 1, not {jobs}")
+    if not paths:
+        raise BatchInputError("no submission given")
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise BatchInputError(f"no such file or folder: {missing[0]}{more}; nothing was graded")
+    if not any(_gradable(p) for p in paths):
+        if len(paths) == 1:
+            what = "an empty folder" if paths[0].is_dir() else "not a notebook, zip or folder"
+            raise BatchInputError(f"nothing to grade: {paths[0]} is {what}")
+        raise BatchInputError(f"nothing to grade: none of the {len(paths)} paths is a notebook, a zip or a folder "
+                              "with files in it")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".itmal-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BatchInputError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
 
 
 def _up_to_date(directory: Path, submission_fp: str, config_fp: str) -> bool:
@@ -174,6 +221,11 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
                 cluster: str | None = None) -> BatchReport:
     """Grade every submission not yet graded under this configuration; locally with `jobs`
     workers, or on the Dask cluster at address `cluster`."""
+    check_inputs(paths, out, jobs)
+    try:  # a sheet that cannot be used stops the run before grading, not after
+        grades = read_manual(manual) if manual is not None else {}
+    except OSError as exc:
+        raise BatchInputError(f"cannot read --manual {manual}: {exc.strerror or exc}") from None
     report = BatchReport()
     subs, report.notes = discover(paths)
     config_fp = config.fingerprint()
@@ -217,7 +269,7 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
         runner.close()
         raise
     runner.close()
-    _write_batch_outputs(out, [s.name for s in subs], manual, report)
+    _write_batch_outputs(out, [s.name for s in subs], grades, report)
     return report
 
 
@@ -244,19 +296,72 @@ def _prime_references(config: GradingConfig, report: BatchReport) -> dict:
     return answers
 
 
-def _write_batch_outputs(out: Path, names: list[str], manual: Path | None, report: BatchReport) -> None:
-    grades = read_manual(manual) if manual is not None else {}
-    results, seconds = [], {}
-    for name in names:
-        saved = read_grading(out / name)
+_HASHED_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?" + re.escape(HASH_SEPARATOR)
+                          + r"[0-9a-f]{12}")
+
+
+def _submission_folder_name(name: str) -> bool:
+    """A name `submission_name` could have made: a clean name (kept as it is) or stem~hash."""
+    return submission_name(Path(name)) == name or _HASHED_NAME.fullmatch(name) is not None
+
+
+def graded_submissions(out: Path, notes: list[str]) -> list[tuple[SubmissionResult, dict]] | None:
+    """Every submission graded into `out`, by folder name: the direct subfolders (never a link)
+    named as the grader names them, holding a grading.json (a regular file, never a link) that
+    the grader wrote for that folder. Anything else in `out` is not ours and left alone; a
+    grading.json that cannot be read is left out with a note, never a crash. None (and a note)
+    when `out` itself cannot be listed."""
+    try:
+        entries = sorted(os.scandir(out), key=lambda e: e.name)
+    except OSError as exc:
+        notes.append(f"{out}: cannot list the output folder ({exc.strerror or exc}); its tables were not rebuilt")
+        return None
+    found = []
+    for entry in entries:
+        if not _submission_folder_name(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        folder = Path(entry.path)
+        try:
+            mode = os.lstat(folder / "grading.json").st_mode
+        except FileNotFoundError:
+            continue  # not graded (yet): a worker writes grading.json last
+        except OSError as exc:
+            notes.append(f"{entry.name}/grading.json: cannot be read ({exc.strerror or exc}); left out of the tables")
+            continue
+        if not stat.S_ISREG(mode):
+            notes.append(f"{entry.name}/grading.json: not a regular file; left out of the tables")
+            continue
+        saved = read_grading(folder)
         if saved is None:
+            notes.append(f"{entry.name}/grading.json: unreadable or corrupt; left out of the tables "
+                         "(grade that submission again with --force)")
             continue
         result, meta = saved
+        if result.name != entry.name or not isinstance(meta, dict) or not {"submission", "config"} <= set(meta):
+            notes.append(f"{entry.name}/grading.json: not written by the grader for this folder; left out of the tables")
+            continue
+        found.append((result, meta))
+    return found
+
+
+def _write_batch_outputs(out: Path, names: list[str], grades: dict, report: BatchReport) -> None:
+    """Rebuild the batch's tables from every submission graded into `out` (not only `names`,
+    this command line's), merging the instructor's manual points into each."""
+    graded = graded_submissions(out, report.notes)
+    if graded is None:  # never an empty gradebook over a full one
+        return
+    results, seconds = [], {}
+    for result, meta in graded:
         if grades and apply_manual(result, grades):
-            write_submission_outputs(result, out / name, meta)
+            write_submission_outputs(result, out / result.name, meta)
         results.append(result)
-        seconds[name] = float(meta.get("seconds", 0))
-    report.results = results
+        try:
+            seconds[result.name] = float(meta.get("seconds", 0))
+        except (TypeError, ValueError):
+            seconds[result.name] = 0.0
+    by_name = {r.name: r for r in results}
+    report.results = [by_name[name] for name in names if name in by_name]
+    report.book = results
     write_text_atomic(out / "gradebook.csv", gradebook_csv(results))
     write_text_atomic(out / "leaderboard.csv", leaderboard_csv(results))
     write_text_atomic(out / "summary.html", summary_page(results, seconds))

@@ -13,7 +13,7 @@ from rich.text import Text
 from grader import __version__
 
 from grader.grade import GradingConfig, default_solutions_dir
-from grader.runners.batch import grade_batch
+from grader.runners.batch import BatchInputError, check_inputs, grade_batch
 from grader.outputs.gradebook import ManualSheetError
 from grader.outputs.inert import label, terminal_text
 from grader.outputs.report import print_result
@@ -79,16 +79,23 @@ SHOW_TABLES_UP_TO = 5  # submissions; a bigger batch gets the progress lines and
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Results (the tables, the closing line) go to stdout; errors, notes and progress to stderr."""
     args = _parser().parse_args(argv)
     console = Console(stderr=False)
+    errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
     if args.command == "export-gradescope":
         from grader.runners.gradescope import export_command
 
         return export_command(args, console)
+    try:  # a command line that is surely a mistake stops here, before the sandbox is even probed
+        check_inputs(args.paths, args.out, args.jobs)
+    except BatchInputError as exc:
+        errors.print(_error("error:", exc))
+        return 2
     try:
         sandbox = choose(require=args.require_sandbox, disable=args.no_sandbox)
     except SandboxUnavailable as exc:
-        console.print(_error("error:", exc))
+        errors.print(_error("error:", exc))
         return 2
     config = GradingConfig(
         sandbox=sandbox,
@@ -99,33 +106,30 @@ def main(argv: list[str] | None = None) -> int:
         assignment=args.assignment,
     )
     status = 0
-    for path in args.paths:
-        if not path.exists():
-            console.print(_error("error:", f"no such file or folder: {path}"))
-            status = 2
     try:
         report = grade_batch(args.paths, args.out, config, jobs=args.jobs, force=args.force, manual=args.manual,
                              cluster=args.cluster)
-    except (ManualSheetError, ConnectionError) as exc:  # ConnectionError: the --cluster is unreachable
-        console.print(_error("error:", exc))
+    except (BatchInputError, ManualSheetError, ConnectionError) as exc:  # ConnectionError: the --cluster is unreachable
+        errors.print(_error("error:", exc))
         return 2
     except KeyboardInterrupt:
-        console.print(_error("interrupted:", "finished submissions are saved; run the same command to go on"))
+        errors.print(_error("interrupted:", "finished submissions are saved; run the same command to go on"))
         return 130
     for note in report.notes:
-        console.print(Text.assemble(("note:", "yellow"), " ", terminal_text(note, multiline=True)))
+        errors.print(Text.assemble(("note:", "yellow"), " ", terminal_text(note, multiline=True)))
     if len(report.results) <= SHOW_TABLES_UP_TO:
         for result in report.results:
             print_result(result, console)
     not_final = [label(r.name, r.source) for r in report.results if not r.final]
     console.print(terminal_text(f"graded {len(report.graded)}, skipped {len(report.skipped)} (unchanged); "
-                                f"outputs in {args.out}: gradebook.csv, summary.html, leaderboard.csv, manual.csv, "
+                                f"outputs in {args.out}: gradebook.csv ({len(report.book)} submissions), "
+                                "summary.html, leaderboard.csv, manual.csv, "
                                 "<submission>/results.json and feedback.html"))
     if not_final:
-        console.print(_error("not final (the grader failed on some checks; re-run to re-grade):", ", ".join(not_final)))
+        errors.print(_error("not final (the grader failed on some checks; re-run to re-grade):", ", ".join(not_final)))
         status = 3
-    if not report.results and not report.notes:
-        console.print(_error("error:", "nothing to grade"))
+    if not report.results:
+        errors.print(_error("error:", "nothing was graded (see the notes above)"))
         status = 2
     return status
 
