@@ -167,7 +167,7 @@ def run_batch(config, tmp_path, only: set[str] | None):
     book = gradebook(out)
     assert len(book) == len(paths)
     # the correct one gets full marks
-    assert float(book["correct"]["total"]) == 6, book["correct"]
+    assert float(book["correct.ipynb"]["total"]) == 6, book["correct.ipynb"]
     # no hostile case earns a point for Omega, which every one of them gets wrong
     for name, (path, most) in cases.items():
         row = book[submission_name(path)]
