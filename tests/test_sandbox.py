@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 
 import nbformat
 import numpy as np
 import pytest
 
-from conftest import REPO, TEST_LIMITS, needs_sandbox
+from conftest import REPO, SOLUTIONS, TEST_LIMITS, needs_sandbox
 from grader.kernel.execute import END, FetchPlan, execute_notebook
 from grader.kernel.requests import value
-from grader.kernel.sandbox import SandboxUnavailable, choose
+from grader.kernel.sandbox import SandboxMode, SandboxUnavailable, choose
 
 
 def run_cells(sources: list[str], config, fetch: tuple[str, ...] = (), limits=TEST_LIMITS):
@@ -151,9 +153,13 @@ def test_missing_bubblewrap_warns_loudly_or_fails_when_required(monkeypatch):
 
 def test_cli_require_sandbox_errors_without_bubblewrap(tmp_path):
     env = {"PATH": "/nonexistent", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "grader.runners.cli", "grade", str(tmp_path), "--out",
+    handed_in = tmp_path / "handed_in"
+    handed_in.mkdir()
+    shutil.copy(SOLUTIONS / "perceptron.ipynb", handed_in)  # valid input, so the sandbox probe is what stops it
+    done = subprocess.run([sys.executable, "-m", "grader.runners.cli", "grade", str(handed_in), "--out",
                            str(tmp_path / "out"), "--require-sandbox"], capture_output=True, text=True, env=env)
-    assert done.returncode == 2 and "require-sandbox" in done.stdout
+    assert done.returncode == 2 and "require-sandbox" in done.stderr, done.stdout + done.stderr
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
 
 
 def test_output_flood_is_truncated_and_the_kernel_survives(config):
@@ -212,3 +218,14 @@ def test_fork_bomb_is_capped_and_cleaned_up(config):
     # stdout only: Python 3.12+ also warns on stderr about fork() in a multi-threaded process
     printed = "".join(o.get("text", "") for o in ex.notebook.cells[0].outputs if o.get("name") == "stdout")
     assert int(printed.split()[0]) < TEST_LIMITS.processes
+
+
+def test_an_unsandboxed_kernel_runs_cells_and_answers(config):
+    """Where bubblewrap is missing (a Gradescope image, a student's laptop) the kernel runs
+    unsandboxed with its sockets in the grader's private folder; the client connects once
+    and never retries, so it must find every socket bound before it connects."""
+    unsandboxed = SandboxMode(False, "sandbox disabled by option")
+    ex = run_cells(["import time\ntime.sleep(0.5)\nanswer = 6 * 7"], replace(config, sandbox=unsandboxed),
+                   fetch=("answer",))
+    assert ex.cells[0].status == "ok", cell_error(ex)
+    assert ex.answers["q"]["answer"].value == 42

@@ -244,19 +244,23 @@ class GraderKernelManager(AsyncKernelManager):
             if self._info_pass is not None:
                 os.close(self._info_pass)
                 self._info_pass = None
-        if self.sandbox.enabled:
-            self.ip = self._checked_socket_base()
+        # The client connects once and never retries (RECONNECT_IVL=-1), so it must wait
+        # until the kernel has bound every socket, sandboxed or not.
+        self.ip = self._checked_socket_base()
 
     def _checked_socket_base(self) -> str:
-        """The host's path to the kernel's sockets, through its sandbox's /proc root, once
-        every socket the client will connect to is there, is a socket, is not a link and
-        (as root) belongs to the kernel's uid."""
+        """The host's path to the kernel's sockets once every socket the client will connect
+        to is there, is a socket, is not a link and (as root) belongs to the kernel's uid.
+        Sandboxed, the path goes through the sandbox's /proc root."""
         deadline = time.monotonic() + SOCKETS_TIMEOUT
-        info = self._read_info(deadline)
-        pid = info.get("child-pid")
-        if type(pid) is not int or pid <= 1:
-            raise KernelStartFailed("bubblewrap did not report the sandbox's pid")
-        base = f"/proc/{pid}/root{SANDBOX_SOCKETS}"
+        if self.sandbox.enabled:
+            info = self._read_info(deadline)
+            pid = info.get("child-pid")
+            if type(pid) is not int or pid <= 1:
+                raise KernelStartFailed("bubblewrap did not report the sandbox's pid")
+            base = f"/proc/{pid}/root{SANDBOX_SOCKETS}"
+        else:
+            base = self.ip
         wanted = [f"{base}-{port}" for port in (self.shell_port, self.iopub_port, self.stdin_port, self.control_port)]
         while True:
             seen = [self._socket_state(path) for path in wanted]
