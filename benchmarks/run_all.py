@@ -149,6 +149,28 @@ def loadavg() -> str:
         return "unknown"
 
 
+MAX_LOAD_PER_CORE = 1.5  # above this, other work skews every ratio: a verdict is only provisional
+
+
+def load_per_core() -> float | None:
+    """The 1-minute load average per online core (None where /proc is unreadable)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0]) / (os.cpu_count() or 1)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def guarded(verdict: str, worst_load: float | None) -> str:
+    """A met/missed verdict taken on a loaded (or unknown) machine is marked provisional."""
+    if verdict not in ("met", "missed"):
+        return verdict
+    if worst_load is None:
+        return f"provisional ({verdict}; load unknown)"
+    if worst_load > MAX_LOAD_PER_CORE:
+        return f"provisional ({verdict}; load {worst_load:.2f} per core > {MAX_LOAD_PER_CORE})"
+    return verdict
+
+
 # ---------------------------------------------------------------------------- overhead
 def plain_execute(path: Path, config: GradingConfig) -> float:
     """nbclient executing the notebook in a fresh ipykernel of this Python, no sandbox: the
@@ -370,7 +392,8 @@ NOTES = {
 KEEP_MARKER = "<!-- notes below this line are kept when run_all.py rewrites this file -->"
 
 
-def write(report: Report, out: Path, machine: list[str], load_before: str, load_after: str, took: float) -> None:
+def write(report: Report, out: Path, machine: list[str], load_before: str, load_after: str, took: float,
+          worst_load: float | None) -> None:
     kept = ""
     if out.exists():
         text = out.read_text()
@@ -386,9 +409,11 @@ def write(report: Report, out: Path, machine: list[str], load_before: str, load_
           "taken in the same invocation; absolute seconds depend on the machine and its load.", ""]
     if report.quick:
         md += ["> **`--quick` run: small sizes, for trying the script. These are not the figures to report.**", ""]
-    md += ["## Machine", "", *machine, f"- load average (1, 5, 15 min): {load_before} before, {load_after} after", "",
+    md += ["## Machine", "", *machine, f"- load average (1, 5, 15 min): {load_before} before, {load_after} after; highest 1-minute load "
+           f"per core at a section's start or the end: {'unknown' if worst_load is None else f'{worst_load:.2f}'} "
+           f"(above {MAX_LOAD_PER_CORE}, verdicts are provisional)", "",
            "## Targets", "", "| target | measured | verdict |", "| --- | --- | --- |"]
-    md += [f"| {t} | {m} | {v} |" for t, m, v, _ in report.verdicts]
+    md += [f"| {t} | {m} | {guarded(v, worst_load)} |" for t, m, v, _ in report.verdicts]
     md.append("")
     for key in SECTIONS:
         if key in report.sections:
@@ -437,10 +462,12 @@ def main() -> int:
         for exercise in config.catalogue().values():
             reference_answers(exercise, config)
         report = Report(quick=args.quick)
+        loads = [load_per_core()]
         for section in SECTIONS:
             if section not in wanted:
                 continue
             log(f"section {section}")
+            loads.append(load_per_core())
             if section == "overhead":
                 overhead(config_off, config_on, sizes, report)
             elif section == "throughput":
@@ -452,7 +479,9 @@ def main() -> int:
             elif section == "scaling":
                 scaling(config, sizes, tmp, report)
         machine = machine_lines(config, sandbox_on)
-    write(report, args.out, machine, load_before, loadavg(), time.monotonic() - started)
+    loads.append(load_per_core())
+    worst_load = None if None in loads else max(loads)
+    write(report, args.out, machine, load_before, loadavg(), time.monotonic() - started, worst_load)
     print(args.out.read_text())
     return 0
 
