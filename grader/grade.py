@@ -20,7 +20,9 @@ from grader.judge.assignments import Assignment, load as load_assignment
 from grader.judge.catalogue import Exercise, with_hidden_checks
 from grader.kernel.execute import Execution, FetchPlan, execute_notebook
 from grader.inputs.nofollow import Skipped, shown, walk
-from grader.inputs.notebook import NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook
+from grader.inputs.locate import Found, find_exercises, identify_exercise_by_name, locate_questions
+from grader.inputs.notebook import NotebookUnreadable, read_notebook
+from grader.inputs.stubs import Stub, load_stub
 from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.kernel.plaindata import Answer
 from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
@@ -105,13 +107,20 @@ def default_solutions_dir(assignment: str | None = None) -> Path | None:
     return load_assignment(assignment).solutions
 
 
-def _run(nb, exercises: list[Exercise], config: GradingConfig):
+def stubs(config: GradingConfig) -> dict[str, Stub | None]:
+    """The assignment's stub of each exercise (None where it has none)."""
+    folder = config.assignment_package().stubs
+    return {name: load_stub(folder, ex.notebook) for name, ex in config.catalogue().items()}
+
+
+def _run(nb, exercises: list[Exercise], config: GradingConfig, regions: dict[str, tuple[int, int]] | None = None):
     """Execute a notebook once for every exercise it holds; fetch all their answers."""
     plan = FetchPlan()
     located: dict[str, dict] = {}
+    given = stubs(config)
     for exercise in exercises:
-        region = exercise_region(nb, exercise) if len(exercises) > 1 else None
-        located[exercise.name] = locate_questions(nb, [q.id for q in exercise.questions], region)
+        located[exercise.name] = locate_questions(nb, [q.id for q in exercise.questions],
+                                                  (regions or {}).get(exercise.name), given.get(exercise.name))
         build_plan(exercise, located[exercise.name], plan)
     execution = execute_notebook(nb, plan, limits=config.limits, sandbox=config.sandbox,
                                  support_files=config.assignment_package().support_files,
@@ -137,7 +146,7 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
     if not solution.is_file():
         return None
     nb = read_notebook(solution)
-    located = locate_questions(nb, [q.id for q in exercise.questions])
+    located = locate_questions(nb, [q.id for q in exercise.questions], stub=stubs(config).get(exercise.name))
     key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located, FetchPlan())),
                               config.assignment_package().support_files, config.profile)
     cache_file = config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}.json"
@@ -152,38 +161,6 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
                            f"{c.status} {c.ename} {c.evalue} {c.reason}")
     ref_cache.store(cache_file, execution.answers)
     return execution.answers
-
-
-def exercises_in(nb, path: Path, catalogue: dict[str, Exercise]) -> list[str]:
-    """Which exercises a notebook holds: its metadata, else its tags (a combined notebook may
-    hold several), else its file name, else the exercise titles among its headings."""
-    meta = nb.metadata.get("itmal", {}) if isinstance(nb.metadata.get("itmal"), dict) else {}
-    if meta.get("exercise") in catalogue:
-        return [meta["exercise"]]
-    tagged: list[str] = []
-    for cell in nb.cells:
-        for tag in cell_tags(cell):
-            name = tag.split(".")[0]
-            if name in catalogue and name not in tagged:
-                tagged.append(name)
-    if tagged:
-        return tagged
-    by_name = identify_exercise_by_name(path, catalogue)
-    if by_name:
-        return [by_name]
-    return [name for name, ex in catalogue.items() if exercise_region(nb, ex) is not None]
-
-
-def exercise_region(nb, exercise: Exercise) -> tuple[int, int] | None:
-    """The cells of a combined notebook under the heading that names `exercise`: from that
-    heading to the next heading of the same or a higher level."""
-    for i, cell in enumerate(nb.cells):
-        level = heading_level(cell)
-        if level and exercise.title.lower() in cell.source.split("\n", 1)[0].lower():
-            end = next((j for j in range(i + 1, len(nb.cells))
-                        if 0 < heading_level(nb.cells[j]) <= level), len(nb.cells))
-            return i, end
-    return None
 
 
 def find_notebooks(path: Path) -> tuple[list[Path], list[Skipped]]:
@@ -207,6 +184,9 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
     notebooks: dict[Path, object] = {}
     unreadable: dict[str, str] = {}
     found, refused = find_notebooks(path)
+    given = stubs(config)
+    claims: list[tuple[Path, object, Found]] = []
+    regions: dict[Path, dict[str, tuple[int, int]]] = {}
     for entry in [*skipped, *refused]:
         notes.append(entry.note)
         guess = identify_exercise_by_name(Path(entry.rel), catalogue) if entry.rel.lower().endswith(".ipynb") else None
@@ -222,16 +202,23 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
                 unreadable[guess] = str(exc)
             notes.append(str(exc))
             continue
-        names = exercises_in(nb, nb_path, catalogue)
-        if not names:
+        held = find_exercises(nb, nb_path, catalogue, given)
+        if not held:
             notes.append(f"{shown(nb_path.name)}: not one of this assignment's notebooks; ignored")
-        for name in names:
-            if name in owner:
-                notes.append(f"{shown(nb_path.name)}: a second notebook for '{name}'; "
-                             f"graded {shown(owner[name].name)} instead")
-            else:
-                owner[name] = nb_path
-                notebooks[nb_path] = nb
+        claims += [(nb_path, nb, found) for found in held]
+    # A notebook named for an exercise (metadata, tags, file name) owns it before one that only
+    # holds its headings: a folder of one notebook per exercise stays graded as handed in.
+    for nb_path, nb, found in sorted(claims, key=lambda c: not c[2].hinted):
+        if found.name in owner:
+            if found.hinted:
+                notes.append(f"{shown(nb_path.name)}: a second notebook for '{found.name}'; "
+                             f"graded {shown(owner[found.name].name)} instead")
+            continue
+        owner[found.name] = nb_path
+        notebooks[nb_path] = nb
+        regions.setdefault(nb_path, {})[found.name] = found.region
+    for nb_path in notebooks:
+        notes += _how_found(nb_path, [f for p, _, f in claims if p == nb_path and owner.get(f.name) == p])
     if only is not None:
         wanted = only
     elif not path.is_dir():
@@ -243,7 +230,7 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
     for nb_path, nb in notebooks.items():
         held = [catalogue[n] for n in catalogue if owner.get(n) == nb_path and n in wanted]
         if held:
-            by_exercise.update(grade_notebook(nb, held, config, notes, seconds))
+            by_exercise.update(grade_notebook(nb, held, config, notes, seconds, regions.get(nb_path)))
     questions: list[QuestionResult] = []
     for name, exercise in catalogue.items():
         if name not in wanted:
@@ -260,14 +247,17 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
                             sandbox=config.sandbox.describe(), notes=notes, seconds=round(sum(seconds), 2))
 
 
-def identify_exercise_by_name(path: Path, catalogue: dict[str, Exercise]) -> str | None:
-    stem = path.stem.lower().replace("-", "_").replace(" ", "_")
-    matches = [n for n in catalogue if n in stem]
-    return max(matches, key=len) if matches else None
+def _how_found(nb_path: Path, held: list[Found]) -> list[str]:
+    """A note for a notebook graded for several exercises: each, and how it was found there (its
+    metadata, tags and name may say less than its headings do)."""
+    if len(held) < 2:
+        return []
+    said = "; ".join(f"{f.name} (by {' and '.join(f.how)})" for f in held)
+    return [f"{shown(nb_path.name)} holds {len(held)} exercises, each graded: {said}"]
 
 
-def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
-                   notes: list[str], seconds: list[float]) -> dict[str, list[QuestionResult]]:
+def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig, notes: list[str], seconds: list[float],
+                   regions: dict[str, tuple[int, int]] | None = None) -> dict[str, list[QuestionResult]]:
     """Run one notebook once and score every exercise it holds; add its kernel's time
     (without hidden requests) to `seconds`."""
     available = dict(config.kernel_options().data)
@@ -287,7 +277,7 @@ def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
         except Exception as exc:
             notes.append(f"{exercise.name}: reference run failed, reference checks not judged: {exc}")
             references[exercise.name] = {}
-    located, execution = _run(nb, exercises, config)
+    located, execution = _run(nb, exercises, config, regions)
     seconds.append(execution.seconds)
     notes += [f"{', '.join(e.name for e in exercises)}: {event}" for event in execution.events]
     results.update({e.name: score_exercise(e, execution, located[e.name], references[e.name]) for e in exercises})

@@ -164,6 +164,6 @@ EXERCISE = Exercise(
                   needs=(value("degrees"), value("score_means"))),
             text_answer())),
         Question("capacity.qb", "Capacity and under/overfitting", 1, (text_answer(),)),
-        Question("capacity.qc", "[optional] The score method", 0.5, (text_answer(),)),
+        Question("capacity.qc", "[optional] The score method", 0.5, (text_answer(),), optional=True),
     ),
 )

@@ -103,7 +103,7 @@ EXERCISE = Exercise(
             Check("mse_train and mse_val match the reference run", curves_match_reference,
                   needs=(value("mse_train"), value("mse_val")), weight=2.0, judged_by=INSTRUCTOR),
             text_answer())),
-        Question("generalization_error.qc", "[optional] Early stopping", 0.5, (text_answer(),)),
+        Question("generalization_error.qc", "[optional] Early stopping", 0.5, (text_answer(),), optional=True),
         Question("generalization_error.qd", "The RMSE-capacity plot", 2, (
             qd_rmse_check("rmses_training", "training RMSEs"),
             qd_rmse_check("rmses_validation", "validation RMSEs"),

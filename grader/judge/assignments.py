@@ -37,6 +37,8 @@ class Assignment:
     solutions: Path | None = None
     # The package's own folder (the Gradescope export ships it with the engine).
     package_dir: Path | None = None
+    # The stubs students start from (None: none found): their prompts are told from answers.
+    stubs: Path | None = None
 
 
 class UnknownAssignment(LookupError):

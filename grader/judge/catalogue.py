@@ -65,6 +65,9 @@ class Question:
     # show their share of the points as left to the instructor instead of handing it to the
     # public checks. tests/test_catalogue_judged_by.py checks it against hidden/.
     hidden_weight: float = 0.0
+    # Optional in the course ("[OPTIONAL]" in the stub): graded as any other, but left
+    # unanswered it does not count towards sending the journal back.
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class Exercise:
     # Data sets the notebook needs from the grader (e.g. "mnist"); without them the exercise
     # is a grader error, never the student's failure.
     data: tuple[str, ...] = ()
+    # Other names a student may give its heading in a whole journal (beside the title, the
+    # name and the stub's first heading), e.g. the course's old notebook name.
+    aliases: tuple[str, ...] = ()
 
     @property
     def notebook(self) -> str:

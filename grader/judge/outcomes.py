@@ -83,10 +83,11 @@ class QuestionResult:
     figures: list[str] = field(default_factory=list)  # base64 PNGs the question's cells showed
     # Plain numbers a check measured for reports (e.g. the Search Quest's held-out f1_micro).
     metrics: dict[str, float | str] = field(default_factory=dict)
+    optional: bool = False  # optional in the course: unanswered, it does not send the journal back
 
     @property
     def unanswered(self) -> bool:
-        """Some required part (code or text) was not attempted at all."""
+        """Some part (code or text) was not attempted at all."""
         return any(c.outcome is Outcome.MISSING for c in self.checks)
 
     @property
@@ -191,7 +192,8 @@ class SubmissionResult:
 
     @property
     def unanswered(self) -> list[str]:
-        return [q.id for q in self.questions if q.unanswered]
+        """The required sub-questions left unanswered (optional ones never count)."""
+        return [q.id for q in self.questions if q.unanswered and not q.optional]
 
     @property
     def verdict(self) -> str:

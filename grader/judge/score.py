@@ -13,7 +13,8 @@ from typing import Any
 from grader.judge.catalogue import HIDDEN_LEFT_TO_INSTRUCTOR, INSTRUCTOR, LEFT_TO_INSTRUCTOR, Exercise, Question
 from grader.judge.checks import CheckFailed
 from grader.kernel.execute import END, CellRun, Execution, FetchPlan
-from grader.inputs.notebook import QuestionCells, answer_text
+from grader.kernel.manager import NOT_IN_KERNEL
+from grader.inputs.locate import QuestionCells, answer_text
 from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
 from grader.kernel.plaindata import Answer
 
@@ -113,6 +114,13 @@ def _cell_failure(execution: Execution, cells: QuestionCells | None) -> CellRun 
     return execution.first_failure(cells.code)
 
 
+def _import_hint(failure: CellRun) -> str:
+    """For a failed import: which packages the grading kernel has (unless the error says so already)."""
+    if failure.ename != "ModuleNotFoundError" or NOT_IN_KERNEL in failure.evalue:
+        return ""
+    return f" (Note: {NOT_IN_KERNEL}.)"
+
+
 def _explain(failure: CellRun, result: CheckResult) -> CheckResult:
     """Turn a check that failed for lack of an answer into what really happened in the cell."""
     if result.outcome not in (Outcome.MISSING, Outcome.CODE_FAILED, Outcome.WRONG) or failure is None:
@@ -124,7 +132,7 @@ def _explain(failure: CellRun, result: CheckResult) -> CheckResult:
         elif result.outcome is Outcome.MISSING:
             result.outcome = Outcome.CODE_FAILED
             result.message = (f"{where} raised {failure.ename}: {failure.evalue}, so this could not be "
-                              f"checked.\n{failure.traceback}")
+                              f"checked.{_import_hint(failure)}\n{failure.traceback}")
     elif failure.status == "timeout":
         result.outcome, result.message = Outcome.TIMED_OUT, f"{where}: {failure.reason}"
     elif failure.status == "died":
@@ -184,7 +192,7 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
     ev = Evidence(question, answers, reference, figures, text)
     failure = _cell_failure(execution, cells)
     result = QuestionResult(question.id, question.title, question.points, answer_text=text,
-                            figures=figures[:MAX_FIGURES_KEPT])
+                            figures=figures[:MAX_FIGURES_KEPT], optional=question.optional)
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
         if reference is None and check.judged_by == INSTRUCTOR:
@@ -232,7 +240,7 @@ def missing_exercise(exercise: Exercise, why: str, outcome: Outcome = Outcome.MI
     """Every question of an exercise that could not be run at all, with one reason."""
     return [
         QuestionResult(q.id, q.title, q.points,
-                       [CheckResult(c.name, outcome, why, c.weight, c.hidden) for c in q.checks])
+                       [CheckResult(c.name, outcome, why, c.weight, c.hidden) for c in q.checks], optional=q.optional)
         for q in exercise.questions
     ]
 

@@ -42,12 +42,43 @@ SEED = 42
 # (~86 MB as base64); anything bigger is refused at the socket.
 MAX_MESSAGE_BYTES = 128 * 2**20
 
+# The kernel's packages, as a course environment has them (README, "The kernel's packages"):
+# what a student's cell may import besides Python's standard library and files beside the
+# notebook. By import name, with the package name where they differ.
+COURSE_PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "seaborn", "sklearn (scikit-learn)",
+                   "tensorflow", "keras", "IPython")
+_IMPORTABLE = tuple(sorted({p.split()[0] for p in COURSE_PACKAGES} | {"mpl_toolkits"}))
+NOT_IN_KERNEL = ("the grading kernel has the course's packages only: " + ", ".join(COURSE_PACKAGES)
+                 + ", and Python's standard library")
+
 # Runs in the fresh kernel before the first cell, identically for reference and student
 # runs, so grading the same notebook twice gives the same numbers. TensorFlow is seeded
 # when (and only if) the notebook imports it: importing it eagerly costs seconds.
 STARTUP_CODE = f"""
-def __itmal_startup(seed={SEED}):
-    import importlib.abc, importlib.util, random, sys
+def __itmal_startup(seed={SEED}, importable={_IMPORTABLE!r}, refusal={NOT_IN_KERNEL!r}):
+    import importlib.abc, importlib.machinery, importlib.util, os, random, sys
+
+    class CoursePackagesOnly(importlib.abc.MetaPathFinder):
+        # A cell imports the course's packages, the standard library and files beside the
+        # notebook; what those import in turn is theirs. Not a wall (the sandbox is): a clear
+        # message instead of a grade that depends on what the grader happens to have installed.
+        def find_spec(self, name, path=None, target=None):
+            top = name.partition(".")[0]
+            if path is not None or top in importable or top in sys.stdlib_module_names:
+                return None
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code.co_filename.startswith("<frozen"):
+                frame = frame.f_back
+            where = frame.f_code.co_filename if frame is not None else ""
+            if not (where.startswith("<ipython-input") or f"{{os.sep}}ipykernel_{{os.getpid()}}{{os.sep}}" in where):
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(name)
+            origin = getattr(spec, "origin", None) or ""
+            if origin.startswith(os.getcwd() + os.sep):
+                return None
+            raise ModuleNotFoundError(f"No module named {{name!r}}: {{refusal}}", name=name)
+
+    sys.meta_path.insert(0, CoursePackagesOnly())
     random.seed(seed)
     try:
         import numpy

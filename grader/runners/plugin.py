@@ -98,12 +98,14 @@ class NotebookFile(pytest.File):
     """A notebook: collected as its exercise's questions, executed once on first use."""
 
     def collect(self):
-        from grader.grade import exercises_in, identify_exercise_by_name
+        from grader.grade import stubs
+        from grader.inputs.locate import exercises_in, identify_exercise_by_name
         from grader.inputs.notebook import NotebookUnreadable, read_notebook
 
-        catalogue = _grading_config(self.config).catalogue()
+        config = _grading_config(self.config)
+        catalogue = config.catalogue()
         try:
-            names = exercises_in(read_notebook(self.path), self.path, catalogue)
+            names = exercises_in(read_notebook(self.path), self.path, catalogue, stubs(config))
         except NotebookUnreadable:
             guess = identify_exercise_by_name(self.path, catalogue)
             names = [guess] if guess else []
