@@ -29,6 +29,7 @@ EXERCISES = discover_exercises(sys.modules[__name__], COURSE_ORDER)
 SUPPORT_FILES = {"libitmal": HERE / "libitmal", "libitmal/mnist.py": Path(mnist_files.__file__)}
 
 _checkout_solutions = HERE.parent / "solutions" / "journal2"
+_checkout_stubs = HERE.parent / "assignments" / "journal2"
 
 ASSIGNMENT = Assignment(
     name="journal2",
@@ -37,6 +38,7 @@ ASSIGNMENT = Assignment(
     support_files=SUPPORT_FILES,
     solutions=_checkout_solutions if _checkout_solutions.is_dir() else None,
     package_dir=HERE,
+    stubs=_checkout_stubs if _checkout_stubs.is_dir() else None,
 )
 
 __all__ = ["ASSIGNMENT", "EXERCISES", "SUPPORT_FILES"]

@@ -37,6 +37,9 @@ class Assignment:
     solutions: Path | None = None
     # The package's own folder (the Gradescope export ships it with the engine).
     package_dir: Path | None = None
+    # The stub notebooks handed out (one per exercise, named as its `notebook`): what every
+    # submission starts from, left out of the similarity report as MOSS leaves out a base file.
+    stubs: Path | None = None
 
 
 class UnknownAssignment(LookupError):
