@@ -370,7 +370,8 @@ def test_grader_similarity_on_a_graded_folder(tmp_path, cache_dir):
     nb = json.loads((subs / "right" / "squares.ipynb").read_text())
     for cell in nb["cells"]:  # a copy of `right`: a variable renamed, a comment added
         src = "".join(cell["source"])
-        cell["source"] = src.replace("x ** 2 for x", "n ** 2 for n") + ("  # squared" if cell["cell_type"] == "code" else "")
+        code = cell["cell_type"] == "code"
+        cell["source"] = src.replace("x ** 2 for x", "n ** 2 for n") + ("  # squared" if code else "")
     (subs / "copy").mkdir()
     (subs / "copy" / "squares.ipynb").write_text(json.dumps(nb))
     out = tmp_path / "out"
@@ -384,17 +385,19 @@ def test_grader_similarity_on_a_graded_folder(tmp_path, cache_dir):
     assert 'href="similarity.html"' in (out / "summary.html").read_text()
     saved = json.loads((out / "copy" / "grading.json").read_text())
     assert "n ** 2 for n" in saved["result"]["questions"][0]["code"][0]
-    (out / "similarity.csv").unlink()
-    again = [sys.executable, "-m", "grader.runners.cli", "similarity", str(out), "--assignment", str(TINY),
-             "--threshold", "0.9"]
-    done = subprocess.run(again, capture_output=True, text=True, env=_env(env), timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
     rows = list(csv.DictReader(io.StringIO((out / "similarity.csv").read_text())))
     assert {frozenset({r["submission_a"], r["submission_b"]}) for r in rows} == {frozenset({"copy", "right"})}
     assert {r["question"] for r in rows} == {"squares.qa", "squares.qb"}
     page = (out / "similarity.html").read_text()
     assert "<mark>" in page and "never an automatic penalty" in page
     assert "wrong" not in page.split("are listed below")[1]
+    # the command alone, from the saved results, with a threshold above this pair's score
+    again = [sys.executable, "-m", "grader.runners.cli", "similarity", str(out), "--assignment", str(TINY),
+             "--threshold", "0.95"]
+    done = subprocess.run(again, capture_output=True, text=True, env=_env(env), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "similarity: 0 of 3 pairs score 95% or more" in done.stdout
+    assert (out / "similarity.csv").read_text().splitlines() == [",".join(CSV_COLUMNS)]
 
 
 def _env(extra: dict) -> dict:

@@ -9,7 +9,8 @@ the pairs that share anything, and only those pairs are compared; never all pair
 
 A pair's score for one exercise and kind (code or text) is the share of the smaller side's
 fingerprints that the other side has too (1.0: everything the shorter one wrote there is also
-in the other), counted only from MIN_MATCHED shared fingerprints up. The pair's score is its
+in the other), counted only from MIN_MATCHED shared fingerprints up, and the shorter side
+counted as having at least MIN_SIZE. The pair's score is its
 highest: one copied exercise is enough to look at. Nothing here changes a score.
 """
 
@@ -27,6 +28,9 @@ from grader.outputs.inert import label
 
 KINDS = ("code", "text")
 MIN_MATCHED = 3  # shared fingerprints below this are chance, not a passage
+# The shorter side counts as having at least this many fingerprints, so that three forced
+# lines left over of a short answer do not make a "full copy" (measured on generated batches).
+MIN_SIZE = 10
 COMMON_AT_LEAST = 5  # submissions: in a small batch, two or three alike are never "common"
 
 
@@ -121,13 +125,12 @@ class Match:
     matched: int  # fingerprints both have
     size_a: int  # fingerprints each has (of its own: neither stub nor common)
     size_b: int
-    hashes: frozenset[int]
 
     @property
     def score(self) -> float:
         if self.matched < MIN_MATCHED:
             return 0.0
-        return self.matched / max(1, min(self.size_a, self.size_b))
+        return min(1.0, self.matched / max(MIN_SIZE, min(self.size_a, self.size_b)))
 
 
 @dataclass
@@ -174,7 +177,7 @@ def compare(entries: list[Entry], base: Base | None = None,
                 index[key][h].append(i)
     limit = settings.common_limit(len(entries))
     common: dict[Key, set[int]] = defaultdict(set)
-    shared: dict[tuple[int, int], dict[Key, set[int]]] = defaultdict(lambda: defaultdict(set))
+    shared: dict[tuple[int, int, Key], int] = defaultdict(int)  # counts only: most pairs are never shown
     for key, postings in index.items():
         for h, who in postings.items():
             if len(who) >= limit:
@@ -183,11 +186,12 @@ def compare(entries: list[Entry], base: Base | None = None,
                     del prints[i][key][h]
             elif len(who) > 1:
                 for a, b in combinations(who, 2):
-                    shared[(a, b)][key].add(h)
+                    shared[(a, b, key)] += 1
+    by_pair: dict[tuple[int, int], list[Match]] = defaultdict(list)
+    for (a, b, (ex, kind)), n in shared.items():
+        by_pair[(a, b)].append(Match(ex, kind, n, len(prints[a][(ex, kind)]), len(prints[b][(ex, kind)])))
     pairs = []
-    for (a, b), by_key in shared.items():
-        matches = [Match(ex, kind, len(hs), len(prints[a][(ex, kind)]), len(prints[b][(ex, kind)]), frozenset(hs))
-                   for (ex, kind), hs in by_key.items()]
+    for (a, b), matches in by_pair.items():
         matches.sort(key=lambda m: (-m.score, -m.matched, m.exercise, m.kind))
         pairs.append(Pair(a, b, matches))
     pairs.sort(key=lambda p: (-p.score, -p.matched, entries[p.a].name, entries[p.b].name))
@@ -232,13 +236,15 @@ def _merged(spans_: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def question_counts(comparison: Comparison, side: int, match: Match) -> dict[str, tuple[int, int]]:
+def question_counts(comparison: Comparison, side: int, other: int, match: Match) -> dict[str, tuple[int, int]]:
     """Per question of one side: (its fingerprints shared with the other, its fingerprints)."""
     parts = comparison.entries[side].parts.get(match.exercise, [])
+    key = (match.exercise, match.kind)
+    theirs = comparison.prints[other].get(key, {})
     counts: dict[str, list[int]] = {}
-    for h, places in comparison.prints[side].get((match.exercise, match.kind), {}).items():
+    for h, places in comparison.prints[side].get(key, {}).items():
         for q in {parts[index].question for index, _, _ in places}:
             c = counts.setdefault(q, [0, 0])
             c[1] += 1
-            c[0] += h in match.hashes
+            c[0] += h in theirs
     return {q: (c[0], c[1]) for q, c in sorted(counts.items())}

@@ -12,7 +12,7 @@ import io
 
 from grader.outputs.html import _h, _name, _page
 from grader.outputs.inert import csv_cell
-from grader.outputs.similarity import MIN_MATCHED, Comparison, Match, Pair, passages, question_counts
+from grader.outputs.similarity import MIN_MATCHED, MIN_SIZE, Comparison, Match, Pair, passages, question_counts
 
 MEANING = ("A match is evidence for a person to review, never an automatic penalty: students may share "
            "code and text honestly (the course's own examples, a study group's discussion, a forced "
@@ -26,7 +26,9 @@ SCORE_IN_WORDS = (
     "(the share of the batch given as common, {share:.0%}, and never fewer than five). An exercise's score "
     "is the share of the fingerprints of the shorter of the two submissions that the other one has too: "
     "100% means everything the shorter one wrote there, beyond the stub, also stands in the other. "
-    "Fewer than {min_matched} shared fingerprints count as 0. A pair's score is its highest exercise score. "
+    "Fewer than {min_matched} shared fingerprints count as 0, and a side with fewer than {min_size} "
+    "fingerprints counts as having {min_size} (a few shared lines of a short answer are not a whole copy). "
+    "A pair's score is its highest exercise score. "
     "Highlighted below: every run of {k} code tokens or {n} words the two have in common, beyond the stub "
     "and what is common to the batch.")
 
@@ -42,7 +44,7 @@ def similarity_csv(comparison: Comparison) -> str:
     for pair in comparison.listed:
         a, b = comparison.entries[pair.a], comparison.entries[pair.b]
         for m in pair.matches:
-            qa, qb = question_counts(comparison, pair.a, m), question_counts(comparison, pair.b, m)
+            qa, qb = question_counts(comparison, pair.a, pair.b, m), question_counts(comparison, pair.b, pair.a, m)
             for q in sorted(set(qa) | set(qb)):
                 sa, na = qa.get(q, (0, 0))
                 sb, nb = qb.get(q, (0, 0))
@@ -85,7 +87,7 @@ def _pair_section(comparison: Comparison, rank: int, pair: Pair) -> str:
     for m in pair.matches:
         if m.score <= 0:
             continue
-        qa, qb = question_counts(comparison, pair.a, m), question_counts(comparison, pair.b, m)
+        qa, qb = question_counts(comparison, pair.a, pair.b, m), question_counts(comparison, pair.b, pair.a, m)
         marks_a, marks_b = passages(comparison, pair, m)
         for q in sorted(set(qa) | set(qb)):
             sa, na = qa.get(q, (0, 0))
@@ -111,7 +113,7 @@ def similarity_page(comparison: Comparison, notes: list[str] = ()) -> str:
             f"{s.threshold:.0%} or more and are listed below, best first.</p>",
             "<p>" + _h(SCORE_IN_WORDS.format(k=s.k, window=s.window, n=s.text_n, share=s.common_share,
                                               limit=s.common_limit(len(comparison.entries)),
-                                              min_matched=MIN_MATCHED)) + "</p>"]
+                                              min_matched=MIN_MATCHED, min_size=MIN_SIZE)) + "</p>"]
     if not (comparison.base.code or comparison.base.text):
         body.append("<p><strong>No stub notebooks were found:</strong> code and text the stub hands out "
                     "count as shared here (only what many submissions share is left out).</p>")
