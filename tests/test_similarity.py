@@ -16,7 +16,7 @@ import pytest
 from grader.judge.outcomes import QuestionResult, SubmissionResult
 from grader.outputs.fingerprints import (CODE_K, CODE_WINDOW, code_fingerprints, code_tokens, kgrams,
                                          text_fingerprints, text_words, winnow)
-from grader.outputs.inert import csv_uncell
+from grader.outputs.inert import csv_uncell, visible
 from grader.outputs.similarity import Base, SimilaritySettings, compare, entry_of, passages
 from grader.outputs.similarity_report import CSV_COLUMNS, MEANING, similarity_csv, similarity_page
 
@@ -344,7 +344,8 @@ def test_the_page_and_the_csv_are_inert_and_say_what_a_match_means():
     assert rows[0] == CSV_COLUMNS
     a_cells = {row[1] for row in rows[1:]} | {row[2] for row in rows[1:]}
     assert all(not cell.startswith("=") for cell in a_cells)
-    assert {csv_uncell(cell) for cell in a_cells} == {f"a ({evil})", "=1+2"}
+    assert {csv_uncell(cell) for cell in a_cells} == {f"a ({visible(evil)})", "=1+2"}
+    assert "\x1b" not in similarity_csv(comparison)
     assert {row[6] for row in rows[1:]} == {"p.qa"} and {row[4] for row in rows[1:]} == {"code", "text"}
 
 

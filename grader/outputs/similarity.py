@@ -72,7 +72,8 @@ def exercise_of(question_id: str) -> str:
 def entry_of(result: SubmissionResult) -> Entry:
     parts: dict[str, list[Part]] = defaultdict(list)
     for q in result.questions:
-        parts[exercise_of(q.id)] += [Part(q.id, "code", src) for src in q.code if isinstance(src, str)]
+        code = q.code if isinstance(q.code, list) else []  # a grading.json is read back: trust no shape
+        parts[exercise_of(q.id)] += [Part(q.id, "code", src) for src in code if isinstance(src, str)]
         if isinstance(q.answer_text, str) and q.answer_text.strip():
             parts[exercise_of(q.id)].append(Part(q.id, "text", q.answer_text))
     return Entry(result.name, label(result.name, result.source), dict(parts))

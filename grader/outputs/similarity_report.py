@@ -1,8 +1,8 @@
 """similarity.csv and similarity.html: the pairs of submissions that share code or text.
 
 Every piece of student text (names, code, answers) is made inert: CSV cells through
-`csv_cell`, HTML through `_h` (escaped, controls made visible), highlighted passage by
-passage so an escape never splits a character span.
+`visible` and `csv_cell` (as the gradebook's), HTML through `_h` (escaped, controls made
+visible), highlighted passage by passage so an escape never splits a character span.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import csv
 import io
 
 from grader.outputs.html import _h, _name, _page
-from grader.outputs.inert import csv_cell
+from grader.outputs.inert import csv_cell, visible
 from grader.outputs.similarity import MIN_MATCHED, MIN_SIZE, Comparison, Match, Pair, passages, question_counts
 
 MEANING = ("A match is evidence for a person to review, never an automatic penalty: students may share "
@@ -36,6 +36,11 @@ CSV_COLUMNS = ["pair_score", "submission_a", "submission_b", "exercise", "kind",
                "a_shared", "a_fingerprints", "b_shared", "b_fingerprints"]
 
 
+def _cell(text: str) -> str:
+    """As the gradebook's cells: controls made visible, never a formula."""
+    return csv_cell(visible(text))
+
+
 def similarity_csv(comparison: Comparison) -> str:
     """One row per listed pair, exercise, kind and question of either side that shares anything."""
     buf = io.StringIO()
@@ -49,8 +54,8 @@ def similarity_csv(comparison: Comparison) -> str:
                 sa, na = qa.get(q, (0, 0))
                 sb, nb = qb.get(q, (0, 0))
                 if sa or sb:
-                    out.writerow([f"{pair.score:.3f}", csv_cell(a.label), csv_cell(b.label), csv_cell(m.exercise),
-                                  m.kind, f"{m.score:.3f}", csv_cell(q), sa, na, sb, nb])
+                    out.writerow([f"{pair.score:.3f}", _cell(a.label), _cell(b.label), _cell(m.exercise),
+                                  m.kind, f"{m.score:.3f}", _cell(q), sa, na, sb, nb])
     return buf.getvalue()
 
 
