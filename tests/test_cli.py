@@ -122,7 +122,7 @@ def test_hostile_names_and_text_are_inert_in_every_output_and_names_survive_a_pa
     from grader.outputs.inert import csv_uncell, visible
 
     assert {csv_uncell(h) for h in handed_in} == {visible(h) for h in HOSTILE}
-    for sheet in ("gradebook.csv", "leaderboard.csv", "manual.csv"):
+    for sheet in ("gradebook.csv", "leaderboard.csv", "manual.csv", "similarity.csv"):
         for row in csv.reader(open(out / sheet, newline="", encoding="utf-8")):
             for cell in row:
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (sheet, cell)
@@ -144,6 +144,8 @@ def test_hostile_names_and_text_are_inert_in_every_output_and_names_survive_a_pa
     assert "[/] [bold]boom[/bold] \\x1b[2J" in (evil / "feedback.html").read_text()
     summary = (out / "summary.html").read_text()
     assert "<img src=x" not in summary and "\x1b" not in summary and "&lt;img src=x onerror=alert(1)&gt;" in summary
+    similar = (out / "similarity.html").read_text()
+    assert "<img src=x" not in similar and "\x1b" not in similar and "\u202e" not in similar
 
     # the instructor grades the formula-like answer with a formula-like comment; read back exactly
     rows = _sheet(out / "manual.csv")

@@ -37,7 +37,8 @@ class Assignment:
     solutions: Path | None = None
     # The package's own folder (the Gradescope export ships it with the engine).
     package_dir: Path | None = None
-    # The stubs students start from (None: none found): their prompts are told from answers.
+    # The stub notebooks handed out (one per exercise, named as its `notebook`): prompts are told
+    # from answers against them, and the similarity report leaves them out as MOSS a base file.
     stubs: Path | None = None
 
 

@@ -80,6 +80,8 @@ class QuestionResult:
     max_points: float
     checks: list[CheckResult] = field(default_factory=list)
     answer_text: str = ""  # the student's text answer, for the instructor to read
+    # The sources of the question's code cells, for the similarity report (plain text, capped).
+    code: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)  # base64 PNGs the question's cells showed
     # Plain numbers a check measured for reports (e.g. the Search Quest's held-out f1_micro).
     metrics: dict[str, float | str] = field(default_factory=dict)

@@ -184,6 +184,20 @@ def _blame(check, exc: Exception, ev: Evidence, reference: dict[str, Answer] | N
                            f"({_safe_text(exc)})")
 
 
+MAX_CODE_KEPT = 100_000  # characters of a question's code kept for the similarity report
+
+
+def code_sources(nb, cells: QuestionCells | None) -> list[str]:
+    """The question's code cells as plain strings, up to MAX_CODE_KEPT characters in all."""
+    kept, room = [], MAX_CODE_KEPT
+    for i in cells.code if cells else []:
+        source = nb.cells[i].source if isinstance(nb.cells[i].source, str) else ""
+        if source.strip() and room > 0:
+            kept.append(source[:room])
+            room -= len(kept[-1])
+    return kept
+
+
 def score_question(question: Question, execution: Execution, cells: QuestionCells | None,
                    reference: dict[str, Answer] | None) -> QuestionResult:
     answers = execution.answers.get(question.id, {})
@@ -192,7 +206,8 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
     ev = Evidence(question, answers, reference, figures, text)
     failure = _cell_failure(execution, cells)
     result = QuestionResult(question.id, question.title, question.points, answer_text=text,
-                            figures=figures[:MAX_FIGURES_KEPT], optional=question.optional)
+                            figures=figures[:MAX_FIGURES_KEPT], optional=question.optional,
+                            code=code_sources(execution.notebook, cells))
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
         if reference is None and check.judged_by == INSTRUCTOR:

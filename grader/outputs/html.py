@@ -48,9 +48,9 @@ def _label(result: SubmissionResult) -> str:
                                  if result.source and result.source != result.name else "")
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, css: str = "") -> str:
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{_h(visible(title))}</title><style>{_CSS}</style></head>\n<body>\n{body}\n</body></html>\n")
+            f"<title>{_h(visible(title))}</title><style>{_CSS}{css}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 
 def _png_ok(b64: str) -> bool:
@@ -151,6 +151,9 @@ def summary_page(results: list[SubmissionResult], seconds: dict[str, float]) -> 
     ]
     if not_final:
         body.append(f"<p><strong>Not final (grader errors, re-grade these):</strong> {', '.join(not_final)}</p>")
+    if len(results) > 1:
+        body.append("<p>Code and text the submissions share: <a href=\"similarity.html\">similarity report</a> "
+                    "(evidence to review; it changes no score).</p>")
     body += [
         "<h2>Points per question</h2>",
         f"<img alt=\"score distributions\" src=\"data:image/png;base64,{_distribution_png(results)}\">",

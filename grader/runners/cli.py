@@ -17,6 +17,8 @@ from grader.runners.batch import BatchInputError, check_inputs, grade_batch
 from grader.outputs.gradebook import ManualSheetError
 from grader.outputs.inert import label, terminal_text
 from grader.outputs.report import print_result
+from grader.outputs.similarity import SimilaritySettings
+from grader.runners.similar import write_similarity
 from grader.kernel.sandbox import Limits, SandboxUnavailable, choose
 
 
@@ -51,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="full: the course's data sizes and epochs (default); quick: subsets, for fast checks")
     g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
+    _similarity_options(g, prefix="similarity-")
+    # similarity: pairs of submissions that share code or text (grader/runners/similar.py)
+    m = sub.add_parser("similarity", help="write similarity.html and similarity.csv: pairs of graded submissions "
+                                          "that share code or text (evidence to review; changes no score)")
+    m.add_argument("out", type=Path, metavar="OUT", help="an output folder of `grader grade`")
+    m.add_argument("--assignment", default=None, metavar="NAME|DIR", help=ASSIGNMENT_HELP)
+    _similarity_options(m)
     # export-gradescope: the autograder zip for Gradescope (grader/runners/gradescope.py)
     e = sub.add_parser("export-gradescope", help="write the Gradescope autograder zip (setup.sh, run_autograder, "
                                                  "hidden checks, the reference answers; never the solutions)")
@@ -67,6 +76,27 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     e.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
     return p
+
+
+def _similarity_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    p.add_argument(f"--{prefix}threshold", type=float, default=SimilaritySettings.threshold, metavar="SCORE",
+                   help="list pairs of submissions from this similarity score (0..1) up "
+                        f"(default {SimilaritySettings.threshold})")
+    p.add_argument(f"--{prefix}common-share", type=float, default=SimilaritySettings.common_share, metavar="SHARE",
+                   help="leave out what at least this share of the batch has in common "
+                        f"(default {SimilaritySettings.common_share})")
+
+
+def _similarity(out: Path, assignment: str | None, settings: SimilaritySettings, console: Console,
+                errors: Console, results=None) -> None:
+    notes: list[str] = []
+    comparison = write_similarity(out, assignment, settings, notes, results)
+    for note in notes:
+        errors.print(Text.assemble(("note:", "yellow"), " ", terminal_text(note, multiline=True)))
+    if comparison is not None:
+        console.print(terminal_text(f"similarity: {len(comparison.listed)} of {comparison.total_pairs} pairs score "
+                                    f"{settings.threshold:.0%} or more; see {out / 'similarity.html'} "
+                                    "(evidence to review, never a penalty) and similarity.csv"))
 
 
 def _error(head: str, text: object) -> Text:
@@ -87,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         from grader.runners.gradescope import export_command
 
         return export_command(args, console)
+    if args.command == "similarity":
+        if not args.out.is_dir():
+            errors.print(_error("error:", f"no such output folder: {args.out}"))
+            return 2
+        _similarity(args.out, args.assignment, SimilaritySettings(args.threshold, args.common_share), console, errors)
+        return 0
     try:  # a command line that is surely a mistake stops here, before the sandbox is even probed
         check_inputs(args.paths, args.out, args.jobs)
     except BatchInputError as exc:
@@ -125,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
                                 f"outputs in {args.out}: gradebook.csv ({len(report.book)} submissions), "
                                 "summary.html, leaderboard.csv, manual.csv, "
                                 "<submission>/results.json and feedback.html"))
+    if len(report.book) > 1:
+        try:  # the grades are written; a failed report costs only itself
+            _similarity(args.out, args.assignment, SimilaritySettings(args.similarity_threshold,
+                                                                      args.similarity_common_share),
+                        console, errors, report.book)
+        except Exception as exc:
+            errors.print(_error("the similarity report was not written:", f"{type(exc).__name__}: {exc}"))
     if not_final:
         errors.print(_error("not final (the grader failed on some checks; re-run to re-grade):", ", ".join(not_final)))
         status = 3
