@@ -19,6 +19,7 @@ from grader.judge import reference as ref_cache
 from grader.judge.assignments import Assignment, load as load_assignment
 from grader.judge.catalogue import Exercise, with_hidden_checks
 from grader.kernel.execute import Execution, FetchPlan, execute_notebook
+from grader.inputs import duplicates
 from grader.inputs.nofollow import Skipped, shown, walk
 from grader.inputs.notebook import NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook
 from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
@@ -205,6 +206,8 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
     notes: list[str] = []
     owner: dict[str, Path] = {}  # exercise -> the notebook graded for it
     notebooks: dict[Path, object] = {}
+    loaded: dict[Path, object] = {}
+    candidates: dict[str, list[duplicates.Candidate]] = {}
     unreadable: dict[str, str] = {}
     found, refused = find_notebooks(path)
     for entry in [*skipped, *refused]:
@@ -225,13 +228,22 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
         names = exercises_in(nb, nb_path, catalogue)
         if not names:
             notes.append(f"{shown(nb_path.name)}: not one of this assignment's notebooks; ignored")
+        rel = nb_path.relative_to(root).as_posix() if root is not None else nb_path.name
         for name in names:
-            if name in owner:
-                notes.append(f"{shown(nb_path.name)}: a second notebook for '{name}'; "
-                             f"graded {shown(owner[name].name)} instead")
-            else:
-                owner[name] = nb_path
-                notebooks[nb_path] = nb
+            exercise = catalogue[name]
+            region = exercise_region(nb, exercise) if len(names) > 1 else None
+            located = locate_questions(nb, [q.id for q in exercise.questions], region)
+            candidates.setdefault(name, []).append(duplicates.Candidate(
+                nb_path, shown(rel), duplicates.is_canonical(nb_path, exercise.notebook),
+                duplicates.answered_questions(nb, located)))
+        loaded[nb_path] = nb
+    choices: list[dict] = []
+    for name, found_for in candidates.items():  # several notebooks for one exercise: the stated rule
+        chosen, ignored = duplicates.choose(found_for)
+        owner[name] = chosen.path
+        notebooks[chosen.path] = loaded[chosen.path]
+        if ignored:
+            choices.append(duplicates.choice_record(name, chosen, ignored))
     if only is not None:
         wanted = only
     elif not path.is_dir():
@@ -257,7 +269,8 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
             questions += missing_exercise(
                 exercise, f"no notebook for this exercise was handed in (expected {exercise.notebook})")
     return SubmissionResult(name=path.stem if path.is_file() else path.name, questions=questions,
-                            sandbox=config.sandbox.describe(), notes=notes, seconds=round(sum(seconds), 2))
+                            sandbox=config.sandbox.describe(), notes=notes, seconds=round(sum(seconds), 2),
+                            choices=[c for c in choices if c["exercise"] in wanted])
 
 
 def identify_exercise_by_name(path: Path, catalogue: dict[str, Exercise]) -> str | None:
