@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import shutil
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,6 +16,7 @@ from rich.console import Console
 
 from conftest import REPO, TEST_LIMITS
 from grader.grade import GradingConfig, grade_submission
+from grader.kernel.sandbox import choose
 from grader.inputs.lms import bulk_owners
 from grader.outputs.report import print_result
 from grader.runners.batch import grade_batch
@@ -26,13 +25,12 @@ from grader.outputs.progress import BatchProgress
 
 TINY = REPO / "tests" / "assignments" / "tiny"
 TINY_SOLUTIONS = REPO / "tests" / "assignments" / "tiny_solutions"
-RIGHT = (TINY / ".." / "tiny_submissions" / "right" / "squares.ipynb").resolve().read_bytes()
-WRONG = (TINY / ".." / "tiny_submissions" / "wrong" / "squares.ipynb").resolve().read_bytes()
+RIGHT = (REPO / "tests" / "assignments" / "tiny_submissions" / "right" / "squares.ipynb").read_bytes()
+WRONG = (REPO / "tests" / "assignments" / "tiny_submissions" / "wrong" / "squares.ipynb").read_bytes()
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> GradingConfig:
-    from conftest import choose
     return GradingConfig(sandbox=choose(require=False), limits=TEST_LIMITS, solutions_dir=TINY_SOLUTIONS,
                          cache_dir=tmp_path_factory.mktemp("cache"), profile="quick", assignment=str(TINY))
 
@@ -318,3 +316,38 @@ def test_histograms_label_their_axes_and_count_whole_submissions():
     assert ax.get_xlabel() == "points" and ax.get_ylabel() == "submissions"
     assert all(float(t).is_integer() for t in ax.get_yticks())
     plt.close(fig)
+
+
+def test_a_roster_without_its_columns_stops_before_grading(tmp_path, capsys):
+    sub = tmp_path / "group1"
+    sub.mkdir()
+    (sub / "squares.ipynb").write_bytes(RIGHT)
+    roster = tmp_path / "people.csv"
+    roster.write_text("group,who\ngroup1,s1\n")
+    out = tmp_path / "out"
+    assert main(["grade", str(sub), "--out", str(out), "--assignment", str(TINY), "--roster", str(roster)]) == 2
+    assert "lacks the columns submission, student_id" in capsys.readouterr().err
+    assert not (out / "group1").exists()
+    # export-grades for an LMS without any roster says what it needs
+    assert main(["export-grades", str(out), "--format", "moodle", "--out", str(tmp_path / "m.csv")]) == 2
+    assert "no graded submissions" in capsys.readouterr().err
+
+
+def test_a_text_answer_worth_a_third_shows_a_typeable_maximum_that_gives_full_marks(tmp_path):
+    from grader.judge.outcomes import CheckResult, Outcome, QuestionResult, SubmissionResult
+    from grader.outputs.gradebook import apply_manual, manual_csv, read_manual
+
+    q = QuestionResult("ex.qc", "Why", 1, [CheckResult("a", Outcome.PASSED), CheckResult("b", Outcome.PASSED),
+                                          CheckResult("text answer", Outcome.PASSED)], answer_text="Because.")
+    result = SubmissionResult("g1", [q], "sandboxed")
+    sheet = tmp_path / "manual.csv"
+    sheet.write_text(manual_csv([result]))
+    rows = list(csv.DictReader(open(sheet, newline="")))
+    assert rows[0]["max_points"] == "0.33"  # 1/3 of a point, as a person can type it
+    rows[0]["points"] = "0.33"
+    with open(sheet, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert apply_manual(result, read_manual(sheet))
+    assert result.questions[0].points == 1  # full marks, not 0.99
