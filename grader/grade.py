@@ -19,6 +19,7 @@ from grader.judge import reference as ref_cache
 from grader.judge.assignments import Assignment, load as load_assignment
 from grader.judge.catalogue import Exercise, with_hidden_checks
 from grader.kernel.execute import Execution, FetchPlan, execute_notebook
+from grader.inputs import duplicates
 from grader.inputs.nofollow import Skipped, shown, walk
 from grader.inputs.locate import Found, find_exercises, identify_exercise_by_name, locate_questions
 from grader.inputs.notebook import NotebookUnreadable, read_notebook
@@ -182,10 +183,11 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
     notes: list[str] = []
     owner: dict[str, Path] = {}  # exercise -> the notebook graded for it
     notebooks: dict[Path, object] = {}
+    loaded: dict[Path, object] = {}
     unreadable: dict[str, str] = {}
     found, refused = find_notebooks(path)
     given = stubs(config)
-    claims: list[tuple[Path, object, Found]] = []
+    claims: list[tuple[Found, duplicates.Candidate]] = []
     regions: dict[Path, dict[str, tuple[int, int]]] = {}
     for entry in [*skipped, *refused]:
         notes.append(entry.note)
@@ -205,20 +207,30 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
         held = find_exercises(nb, nb_path, catalogue, given)
         if not held:
             notes.append(f"{shown(nb_path.name)}: not one of this assignment's notebooks; ignored")
-        claims += [(nb_path, nb, found) for found in held]
-    # A notebook named for an exercise (metadata, tags, file name) owns it before one that only
-    # holds its headings: a folder of one notebook per exercise stays graded as handed in.
-    for nb_path, nb, found in sorted(claims, key=lambda c: not c[2].hinted):
-        if found.name in owner:
-            if found.hinted:
-                notes.append(f"{shown(nb_path.name)}: a second notebook for '{found.name}'; "
-                             f"graded {shown(owner[found.name].name)} instead")
+        rel = nb_path.relative_to(root).as_posix() if root is not None else nb_path.name
+        for f in held:
+            exercise = catalogue[f.name]
+            located = locate_questions(nb, [q.id for q in exercise.questions], f.region if len(held) > 1 else None,
+                                       given.get(f.name))
+            claims.append((f, duplicates.Candidate(nb_path, shown(rel), duplicates.is_canonical(nb_path, exercise.notebook),
+                                                   duplicates.answered_questions(nb, located))))
+        loaded[nb_path] = nb
+    choices: list[dict] = []
+    for name in catalogue:  # several notebooks for one exercise: the stated rule (duplicates.py)
+        mine = [(f, c) for f, c in claims if f.name == name]
+        # A notebook named for the exercise (metadata, tags, file name) owns it before one that
+        # only holds its headings: a folder of one notebook per exercise stays graded as handed in.
+        hinted = [(f, c) for f, c in mine if f.hinted] or mine
+        if not hinted:
             continue
-        owner[found.name] = nb_path
-        notebooks[nb_path] = nb
-        regions.setdefault(nb_path, {})[found.name] = found.region
+        chosen, ignored = duplicates.choose([c for _, c in hinted])
+        owner[name] = chosen.path
+        notebooks[chosen.path] = loaded[chosen.path]
+        regions.setdefault(chosen.path, {})[name] = next(f.region for f, c in hinted if c is chosen)
+        if ignored:
+            choices.append(duplicates.choice_record(name, chosen, ignored))
     for nb_path in notebooks:
-        notes += _how_found(nb_path, [f for p, _, f in claims if p == nb_path and owner.get(f.name) == p])
+        notes += _how_found(nb_path, [f for f, c in claims if c.path == nb_path and owner.get(f.name) == nb_path])
     if only is not None:
         wanted = only
     elif not path.is_dir():
@@ -244,7 +256,8 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
             questions += missing_exercise(
                 exercise, f"no notebook for this exercise was handed in (expected {exercise.notebook})")
     return SubmissionResult(name=path.stem if path.is_file() else path.name, questions=questions,
-                            sandbox=config.sandbox.describe(), notes=notes, seconds=round(sum(seconds), 2))
+                            sandbox=config.sandbox.describe(), notes=notes, seconds=round(sum(seconds), 2),
+                            choices=[c for c in choices if c["exercise"] in wanted])
 
 
 def _how_found(nb_path: Path, held: list[Found]) -> list[str]:

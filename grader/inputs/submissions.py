@@ -47,7 +47,8 @@ class Submission:
 
 # Output names that the batch itself writes beside the submissions' folders (or that an
 # operating system reserves); compared without case.
-RESERVED_NAMES = frozenset({"gradebook.csv", "leaderboard.csv", "summary.html", "manual.csv", "manual-latest.csv"})
+RESERVED_NAMES = frozenset({"gradebook.csv", "leaderboard.csv", "summary.html", "manual.csv", "manual-latest.csv",
+                            "lms-students.csv", "roster.csv"})
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                               *(f"lpt{i}" for i in range(10))})
 _CLEAN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
@@ -157,13 +158,14 @@ def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
     return path
 
 
-def extract_zip(zip_path: Path, dest: Path, root: Path | None = None) -> Path:
+def extract_zip(zip_path: Path, dest: Path, root: Path | None = None, *, scale: int = 1) -> Path:
     """Extract a zip into `dest` safely; return `dest`. With `root` (a folder handed in that
     holds the zip), no step from `root` to the zip may be a link. Messages name entries (the
-    student's names) but never quote what is in them."""
+    student's names) but never quote what is in them. `scale`: the limits on files and bytes
+    times this (an LMS's zip of a whole class)."""
     try:
         with opened(zip_path, root) as (fd, _), os.fdopen(os.dup(fd), "rb") as fh, zipfile.ZipFile(fh) as zf:
-            _extract(zf, dest)
+            _extract(zf, dest, MAX_ZIP_FILES * scale, MAX_ZIP_BYTES * scale)
     except NotAFile as exc:
         raise SubmissionRejected(str(exc)) from None
     except (zipfile.BadZipFile, ValueError, OverflowError, struct.error, EOFError):  # texts may carry its bytes
@@ -175,14 +177,14 @@ def extract_zip(zip_path: Path, dest: Path, root: Path | None = None) -> Path:
 _GRADER_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM})
 
 
-def _extract(zf: zipfile.ZipFile, dest: Path) -> None:
+def _extract(zf: zipfile.ZipFile, dest: Path, max_files: int, max_bytes: int) -> None:
     infos = zf.infolist()
-    if len(infos) > MAX_ZIP_FILES:
-        raise SubmissionRejected(f"the zip holds {len(infos)} files (at most {MAX_ZIP_FILES})")
+    if len(infos) > max_files:
+        raise SubmissionRejected(f"the zip holds {len(infos)} files (at most {max_files})")
     total = sum(i.file_size for i in infos)
-    if total > MAX_ZIP_BYTES:
+    if total > max_bytes:
         raise SubmissionRejected(
-            f"the zip unpacks to {total / 2**20:.0f} MB (at most {MAX_ZIP_BYTES // 2**20} MB)")
+            f"the zip unpacks to {total / 2**20:.0f} MB (at most {max_bytes // 2**20} MB)")
     for info in infos:
         rel = _safe_member(info)
         if rel is None or "__MACOSX" in rel.parts:
@@ -199,7 +201,7 @@ def _extract(zf: zipfile.ZipFile, dest: Path) -> None:
                 # never trust the sizes in the header: count what really comes out
                 for chunk in iter(lambda: src.read(1 << 20), b""):
                     written += len(chunk)
-                    if written > info.file_size or written > MAX_ZIP_BYTES:
+                    if written > info.file_size or written > max_bytes:
                         raise SubmissionRejected(f"{name} unpacks to more than it declares")
                     out.write(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):

@@ -178,6 +178,9 @@ class SubmissionResult:
     # to choose and must reach no output).
     seconds: float = 0.0
     source: str = ""  # the file or folder name as handed in (raw student text: make it inert to show it)
+    # Exercises with several notebooks: which was graded, which ignored and why (inputs.duplicates);
+    # file names are the student's: make them inert to show them.
+    choices: list[dict] = field(default_factory=list)
 
     @property
     def points(self) -> float:
@@ -210,9 +213,11 @@ class SubmissionResult:
     def to_dict(self) -> dict:
         return {"name": self.name, "source": self.source, "sandbox": self.sandbox, "notes": list(self.notes),
                 "points": self.points, "max_points": self.max_points, "verdict": self.verdict,
-                "final": self.final, "questions": [q.to_dict() for q in self.questions]}
+                "final": self.final, "questions": [q.to_dict() for q in self.questions],
+                "choices": list(self.choices)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "SubmissionResult":
         return cls(name=d["name"], source=d.get("source", ""), sandbox=d["sandbox"], notes=list(d.get("notes", [])),
-                   questions=[QuestionResult.from_dict(q) for q in d["questions"]])
+                   questions=[QuestionResult.from_dict(q) for q in d["questions"]],
+                   choices=list(d.get("choices", [])))

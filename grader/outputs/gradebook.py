@@ -16,6 +16,8 @@ from pathlib import Path
 
 from grader.judge.outcomes import LEADERBOARD_METRIC, LEADERBOARD_MODEL, SubmissionResult
 from grader.outputs.inert import csv_cell, csv_uncell, visible
+from grader.outputs.points import points as pts
+from grader.sheets import read_sheet, sheet_number
 
 MANUAL_COLUMNS = ["submission", "handed_in", "question", "max_points", "text", "points", "comment"]
 MANUAL_KEYS = ["submission", "question", "max_points", "points"]  # what --manual needs of a sheet
@@ -39,8 +41,8 @@ def gradebook_csv(results: list[SubmissionResult]) -> str:
     rows = [["submission", "handed_in", *qids, "total", "max_points", "verdict", "final"]]
     for r in ordered:
         points = {q.id: q.points for q in r.questions}
-        rows.append([r.name, visible(r.source), *(f"{points[q]:g}" if q in points else "" for q in qids),
-                     f"{r.points:g}", f"{r.max_points:g}", r.verdict, "yes" if r.final else "no"])
+        rows.append([r.name, visible(r.source), *(pts(points[q]) if q in points else "" for q in qids),
+                     pts(r.points), pts(r.max_points), r.verdict, "yes" if r.final else "no"])
     return _csv(rows)
 
 
@@ -65,9 +67,9 @@ def manual_rows(results: list[SubmissionResult]) -> list[list]:
         for q in r.questions:
             for c in q.checks:
                 if c.name == "text answer":
-                    rows.append([r.name, visible(r.source), q.id, f"{q.check_max_points(c):g}",
+                    rows.append([r.name, visible(r.source), q.id, pts(q.check_max_points(c)),
                                  visible(q.answer_text, multiline=True),
-                                 "" if c.manual_credit is None else f"{c.manual_credit * q.check_max_points(c):g}",
+                                 "" if c.manual_credit is None else pts(c.manual_credit * q.check_max_points(c)),
                                  c.manual_comment])
     return rows
 
@@ -81,25 +83,27 @@ class ManualSheetError(ValueError):
 
 
 def read_manual(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
-    """(submission, question) -> (points, comment) for every row the instructor filled in."""
+    """(submission, question) -> (points, comment) for every row the instructor filled in.
+    Reads the sheet as the instructor's spreadsheet saved it: `,` or `;` separated, decimal
+    point or comma, with or without a BOM. A row's maximum is the one the sheet shows (two
+    decimals): typing it gives full marks."""
     grades: dict[tuple[str, str], tuple[float, str]] = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = set(MANUAL_KEYS) - set(reader.fieldnames or [])
-        if missing:
-            raise ManualSheetError(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
-        for n, row in enumerate(reader, 2):
-            row = {k: csv_uncell(v or "") for k, v in row.items() if k is not None}
-            if not (row["points"] or "").strip():
-                continue
-            try:
-                points = float(row["points"])
-                maximum = float(row["max_points"])
-            except ValueError:
-                raise ManualSheetError(f"{path.name} line {n}: points {row['points']!r} is not a number") from None
-            if not 0 <= points <= maximum:
-                raise ManualSheetError(f"{path.name} line {n}: {points:g} points is outside 0..{maximum:g}")
-            grades[(row["submission"], row["question"])] = (points, (row.get("comment") or "").strip())
+    fields, rows = read_sheet(path)
+    missing = set(MANUAL_KEYS) - set(fields)
+    if missing:
+        raise ManualSheetError(f"{path.name} lacks the columns {', '.join(sorted(missing))}")
+    for n, row in enumerate(rows, 2):
+        row = {k: csv_uncell(row.get(k) or "") for k in fields}
+        if not row["points"].strip():
+            continue
+        try:
+            points = sheet_number(row["points"])
+            maximum = sheet_number(row["max_points"])
+        except ValueError:
+            raise ManualSheetError(f"{path.name} line {n}: points {row['points']!r} is not a number") from None
+        if not 0 <= points <= maximum:
+            raise ManualSheetError(f"{path.name} line {n}: {pts(points)} points is outside 0..{pts(maximum)}")
+        grades[(row["submission"], row["question"])] = (points, (row.get("comment") or "").strip())
     return grades
 
 
@@ -113,7 +117,8 @@ def apply_manual(result: SubmissionResult, grades: dict[tuple[str, str], tuple[f
         for c in q.checks:
             if c.name == "text answer":
                 maximum = q.check_max_points(c)
-                credit = points / maximum if maximum else 0.0
+                # the sheet shows the maximum to two decimals (1/3 of a point: 0.33): typed, it is full marks
+                credit = 1.0 if points >= float(pts(maximum)) else points / maximum if maximum else 0.0
                 if c.manual_credit != credit or c.manual_comment != comment:
                     c.manual_credit, c.manual_comment = credit, comment
                     changed = True

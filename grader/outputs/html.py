@@ -14,11 +14,15 @@ import base64
 import io
 import re
 import statistics
-from collections import Counter
 from html import escape
+from urllib.parse import quote
 
-from grader.judge.outcomes import Outcome, SubmissionResult
+from markdown_it import MarkdownIt
+
+from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.outputs.inert import label, visible
+from grader.outputs.points import points_of
+from grader.outputs.report import choice_text, question_label
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -28,6 +32,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .
 .timed_out, .kernel_died { color: #7b1fa2; } .grader_error, .not_checked { color: #555; }
 pre { background: #f6f8fa; padding: .6em; white-space: pre-wrap; word-break: break-word; }
 img { max-width: 100%; border: 1px solid #ddd; margin: .3em 0; }
+.answer { border-left: 3px solid #ccc; padding: 0 .8em; } .partial { color: #9a6700; }
 .verdict-resubmit { color: #b00020; font-weight: bold; } .verdict-pass { color: #17702a; font-weight: bold; }
 """
 
@@ -60,24 +65,50 @@ def _png_ok(b64: str) -> bool:
         return False
 
 
+# Student Markdown: raw HTML off (shown as text), images off (pages load nothing from
+# outside), links only to http(s) and mailto (never javascript:, data: or file:).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).disable("image")
+_MARKDOWN.validateLink = lambda url: re.match(r"(?i)\s*(https?:|mailto:)", url) is not None
+
+
+def _markdown(text: str) -> str:
+    """A student's text answer rendered as Markdown, inert: see `_MARKDOWN`. Controls and
+    bidi characters are made visible first, as everywhere."""
+    return _MARKDOWN.render(visible(text, multiline=True))
+
+
+def _choices(result: SubmissionResult) -> str:
+    if not result.choices:
+        return ""
+    items = "".join(f"<li>{_h(choice_text(c))}</li>" for c in result.choices)
+    return ("<h2>Notebooks graded</h2><p>Some exercises were handed in as more than one notebook. The rule: "
+            "the notebook with the exercise's own name is graded; between equals, the one with the most "
+            f"answered questions.</p><ul>{items}</ul>")
+
+
+def _status(q: QuestionResult) -> str:
+    css = "partial" if 0 < q.points < q.max_points else q.outcome.value
+    return f"<span class=\"{css}\">{_h(question_label(q))}</span>"
+
+
 def feedback_page(result: SubmissionResult) -> str:
     """Per question: outcome, points, the message, and the student's own figures."""
     rows = "".join(
-        f"<tr><td><a href=\"#{_h(q.id)}\">{_h(q.id)}</a></td><td>{q.points:g} / {q.max_points:g}</td>"
-        f"<td class=\"{q.outcome.value}\">{_h(q.outcome.label)}</td></tr>"
+        f"<tr><td><a href=\"#{_h(q.id)}\">{_h(q.id)}</a></td><td>{points_of(q.points, q.max_points)}</td>"
+        f"<td>{_status(q)}</td></tr>"
         for q in result.questions)
     parts = [
         f"<h1>Feedback: {_label(result)}</h1>",
-        f"<p><strong>{result.points:g} / {result.max_points:g} points</strong> &middot; journal verdict: "
+        f"<p><strong>{points_of(result.points, result.max_points)} points</strong> &middot; journal verdict: "
         f"<span class=\"verdict-{result.verdict}\">{_h(result.verdict)}</span>"
         + ("" if result.final else " &middot; <strong>not final: the grader failed on some checks</strong>")
         + "</p>",
+        _choices(result),
         f"<table><tr><th>question</th><th>points</th><th>outcome</th></tr>{rows}</table>",
     ]
     for q in result.questions:
-        parts.append(f"<h2 id=\"{_h(q.id)}\">{_h(q.id)}: {_h(q.title)} &middot; "
-                     f"<span class=\"{q.outcome.value}\">{_h(q.outcome.label)}</span>, "
-                     f"{q.points:g} / {q.max_points:g}</h2>")
+        parts.append(f"<h2 id=\"{_h(q.id)}\">{_h(q.id)}: {_h(q.title)} &middot; {_status(q)}, "
+                     f"{points_of(q.points, q.max_points)}</h2>")
         feedback = q.feedback(show_hidden=False)
         if feedback:
             parts.append(f"<pre>{_h(feedback)}</pre>")
@@ -85,32 +116,45 @@ def feedback_page(result: SubmissionResult) -> str:
             if _png_ok(png):
                 parts.append(f"<img alt=\"figure of {_h(q.id)}\" src=\"data:image/png;base64,{png}\">")
         if q.answer_text:
-            parts.append(f"<p><em>Your answer:</em></p><pre>{_h(q.answer_text)}</pre>")
+            parts.append(f"<p><em>Your answer:</em></p><div class=\"answer\">{_markdown(q.answer_text)}</div>")
     if result.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{_h(n)}</li>" for n in result.notes) + "</ul>")
     parts.append(f"<p><small>{_h(result.sandbox)}</small></p>")
-    return _page(f"Feedback: {label(result.name, result.source)}", "\n".join(parts))
+    return _page(f"Feedback: {label(result.name, result.source)}", "\n".join(p for p in parts if p))
+
+
+def _histogram(ax, values: list[float], maximum: float, title: str) -> None:
+    """Counts of submissions per points bin: labelled axes, whole-number counts."""
+    from matplotlib.ticker import MaxNLocator
+
+    top = maximum or 1
+    ax.hist(values, bins=min(10, max(2, int(top * 2))), range=(0, top), color="#3b6ea5", edgecolor="white")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlim(0, top)
+    ax.set_xlabel("points", fontsize=8)
+    ax.set_ylabel("submissions", fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=7)
 
 
 def _distribution_png(results: list[SubmissionResult]) -> str:
-    """One small histogram per question of the points it got across the batch."""
+    """The total, then one small histogram per question, of the points across the batch."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    questions = [(q.id, q.max_points) for q in results[0].questions]
+    questions = list(dict.fromkeys((q.id, q.max_points) for r in results for q in r.questions))
     cols = 4
-    rows = max(1, (len(questions) + cols - 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows), squeeze=False)
-    for ax in axes.ravel()[len(questions):]:
+    rows = max(1, (len(questions) + 1 + cols - 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.5 * rows), squeeze=False)
+    flat = axes.ravel()
+    for ax in flat[len(questions) + 1:]:
         ax.axis("off")
-    for ax, (qid, maximum) in zip(axes.ravel(), questions):
-        points = [next((q.points for q in r.questions if q.id == qid), 0.0) for r in results]
-        ax.hist(points, bins=10, range=(0, maximum or 1), color="#3b6ea5")
-        ax.set_title(qid, fontsize=9)
-        ax.set_xlim(0, maximum or 1)
-        ax.tick_params(labelsize=7)
+    _histogram(flat[0], [r.points for r in results], max(r.max_points for r in results), "total")
+    for ax, (qid, maximum) in zip(flat[1:], questions):
+        got = [q.points for r in results for q in r.questions if q.id == qid]
+        _histogram(ax, got, maximum, qid)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
@@ -119,35 +163,69 @@ def _distribution_png(results: list[SubmissionResult]) -> str:
 
 
 def _message_kind(message: str) -> str:
-    """A failure message with its numbers blanked, so alike failures are counted together."""
+    """A failure message with its numbers blanked (a key to group alike failures by, never
+    shown: the page shows a real example instead)."""
     first = message.strip().split("\n", 1)[0]
-    return re.sub(r"-?\d[\d.e+-]*", "#", first)[:160]
+    return re.sub(r"-?\d[\d.e+-]*", "#", first)
+
+
+MAX_EXAMPLE = 2000  # characters of one example message on the summary page
+
+
+def _common_failures(results: list[SubmissionResult]) -> list[tuple[int, str, str, str]]:
+    """(submissions, question, outcome, one full example message), commonest first: a
+    failure counts once per submission, however many of its checks failed alike."""
+    seen: dict[tuple[str, str, str], tuple[set[str], str]] = {}
+    for r in results:
+        for q in r.questions:
+            for c in q.checks:
+                if c.outcome in (Outcome.PASSED, Outcome.NOT_CHECKED):
+                    continue
+                kind = "hidden check" if c.hidden else _message_kind(c.message)
+                example = "(a hidden check: its inputs are not shown)" if c.hidden else c.message.strip()
+                who, _ = seen.setdefault((q.id, c.outcome.label, kind), (set(), example))
+                who.add(r.name)
+    ranked = sorted(seen.items(), key=lambda kv: (-len(kv[1][0]), kv[0]))
+    return [(len(who), qid, outcome, example) for (qid, outcome, _), (who, example) in ranked]
+
+
+def _example(message: str) -> str:
+    if len(message) <= MAX_EXAMPLE:
+        return message
+    cut = message.rfind(" ", 0, MAX_EXAMPLE)
+    return message[:cut if cut > 0 else MAX_EXAMPLE] + " …"
+
+
+def _submission_rows(results: list[SubmissionResult]) -> str:
+    rows = []
+    for r in sorted(results, key=lambda r: r.name):
+        link = f"<a href=\"{_h(quote(r.name))}/feedback.html\">{_name(r.name)}</a>"
+        handed = _name(r.source) if r.source and r.source != r.name else ""
+        rows.append(f"<tr><td>{link}</td><td>{handed}</td><td>{points_of(r.points, r.max_points)}</td>"
+                    f"<td class=\"verdict-{r.verdict}\">{_h(r.verdict)}</td><td>{'yes' if r.final else 'no'}</td></tr>")
+    return ("<table><tr><th>submission</th><th>handed in as</th><th>points</th><th>verdict</th><th>final</th></tr>"
+            + "".join(rows) + "</table>")
 
 
 def summary_page(results: list[SubmissionResult], seconds: dict[str, float]) -> str:
-    """Score distributions per question, the commonest failures, the slowest submissions."""
+    """Every submission (points, verdict, a link to its feedback page), score distributions,
+    the commonest failures, the slowest submissions."""
     if not results:
         return _page("Batch summary", "<h1>Batch summary</h1><p>No submissions.</p>")
     totals = sorted(r.points for r in results)
-    maximum = results[0].max_points
+    maximum = max(r.max_points for r in results)
     full = sum(r.points == r.max_points for r in results)
     resubmit = sum(r.verdict == "resubmit" for r in results)
     not_final = [_label(r) for r in results if not r.final]
     labels = {r.name: _label(r) for r in results}
-    failures: Counter = Counter()
-    for r in results:
-        for q in r.questions:
-            for c in q.checks:
-                if c.outcome not in (Outcome.PASSED, Outcome.NOT_CHECKED):
-                    failures[(q.id, c.outcome.label, "hidden check" if c.hidden else _message_kind(c.message))] += 1
-    common = "".join(f"<tr><td>{n}</td><td>{_h(qid)}</td><td>{_h(kind)}</td><td>{_h(msg)}</td></tr>"
-                     for (qid, kind, msg), n in failures.most_common(15))
+    common = "".join(f"<tr><td>{n}</td><td>{_h(qid)}</td><td>{_h(kind)}</td><td><pre>{_h(_example(msg))}</pre></td></tr>"
+                     for n, qid, kind, msg in _common_failures(results)[:15])
     slow = sorted(seconds.items(), key=lambda kv: -kv[1])[:10]
     slowest = "".join(f"<tr><td>{labels.get(name) or _name(name)}</td><td>{s:.1f} s</td></tr>" for name, s in slow)
     body = [
         "<h1>Batch summary</h1>",
         f"<p>{len(results)} submissions &middot; full marks: {full} &middot; resubmit: {resubmit} &middot; "
-        f"median {statistics.median(totals):g} / {maximum:g} points</p>",
+        f"median {points_of(statistics.median(totals), maximum)} points</p>",
     ]
     if not_final:
         body.append(f"<p><strong>Not final (grader errors, re-grade these):</strong> {', '.join(not_final)}</p>")
@@ -155,10 +233,14 @@ def summary_page(results: list[SubmissionResult], seconds: dict[str, float]) -> 
         body.append("<p>Code and text the submissions share: <a href=\"similarity.html\">similarity report</a> "
                     "(evidence to review; it changes no score).</p>")
     body += [
+        "<h2>Submissions</h2>",
+        _submission_rows(results),
         "<h2>Points per question</h2>",
         f"<img alt=\"score distributions\" src=\"data:image/png;base64,{_distribution_png(results)}\">",
         "<h2>Commonest failures</h2>",
-        f"<table><tr><th>count</th><th>question</th><th>outcome</th><th>message</th></tr>{common}</table>"
+        "<p>Each failure counts once per submission, however many of its checks failed alike; one full message "
+        "is shown as an example.</p>"
+        f"<table><tr><th>submissions</th><th>question</th><th>outcome</th><th>example message</th></tr>{common}</table>"
         if common else "<p>None.</p>",
         "<h2>Slowest submissions</h2>",
         f"<table><tr><th>submission</th><th>grading time</th></tr>{slowest}</table>" if slowest else "<p>-</p>",

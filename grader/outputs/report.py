@@ -12,6 +12,7 @@ from rich.text import Text
 from grader.files import write_json_atomic, write_text_atomic
 from grader.judge.outcomes import Outcome, SubmissionResult
 from grader.outputs.inert import label, terminal_text, visible
+from grader.outputs.points import points, points_of
 
 _STYLE = {
     Outcome.PASSED: "green",
@@ -24,6 +25,14 @@ _STYLE = {
     Outcome.PARTLY_CHECKED: "dim green",
     Outcome.GRADER_ERROR: "cyan",
 }
+
+
+def question_label(q) -> str:
+    """The question's headline for people. A question that earned some of its points is
+    "partial credit", never "missing (not attempted)" because one part of it was."""
+    if 0 < q.points < q.max_points:
+        return "partial credit" if q.outcome is Outcome.PASSED else f"partial credit; a part: {q.outcome.label}"
+    return q.outcome.label
 
 
 def gradescope_test(qid: str, title: str, points: float, max_points: float, outcome: str, feedback: str) -> dict:
@@ -59,7 +68,8 @@ def gradescope_results(result: SubmissionResult, *, show_hidden: bool = False) -
     if result.unanswered:
         verdict += f" (unanswered: {', '.join(result.unanswered)})"
     head = [f"Submission: {visible(result.source)}"] if result.source else []
-    return gradescope_document(tests, "\n".join([*head, verdict, result.sandbox, *result.notes]))
+    chosen = [visible(f"Duplicate notebooks: {choice_text(c)}") for c in result.choices]
+    return gradescope_document(tests, "\n".join([*head, verdict, *chosen, result.sandbox, *result.notes]))
 
 
 def _md_literal(text: str) -> str:
@@ -87,17 +97,30 @@ def text_answers_markdown(result: SubmissionResult) -> str:
 def results_table(result: SubmissionResult, *, show_hidden: bool = True) -> Table:
     """The terminal table. Every cell is a rich Text (never markup) made `visible`: feedback
     carries student text (exception messages, names)."""
-    table = Table(title=terminal_text(f"{label(result.name, result.source)}: {result.points:g} / "
-                                      f"{result.max_points:g} points, {result.verdict}"))
+    table = Table(title=terminal_text(f"{label(result.name, result.source)}: "
+                                      f"{points_of(result.points, result.max_points)} points, {result.verdict}"))
     table.add_column("question")
     table.add_column("points", justify="right")
     table.add_column("outcome")
     table.add_column("feedback", overflow="fold", max_width=80)
     for q in result.questions:
         first = q.feedback(show_hidden=show_hidden).split("\n")[0]
-        table.add_row(terminal_text(q.id), f"{q.points:g}/{q.max_points:g}",
-                      Text(q.outcome.label, style=_STYLE[q.outcome]), terminal_text(first[:300]))
+        table.add_row(terminal_text(q.id), f"{points(q.points)}/{points(q.max_points)}",
+                      Text(question_label(q), style=_STYLE[q.outcome]), terminal_text(first[:300]))
     return table
+
+
+def _described(entry: dict) -> str:
+    what = [*(["canonical name"] if entry.get("canonical") else []), f"{entry.get('answered', 0)} answered"]
+    return f"{entry.get('file', '?')} ({', '.join(what)})"
+
+
+def choice_text(choice: dict) -> str:
+    """One sentence for an exercise handed in as several notebooks: graded, ignored, why.
+    Raw file names: make the sentence inert where it is shown."""
+    ignored = ", ".join(_described(e) for e in choice.get("ignored", []))
+    return (f"{choice.get('exercise', '?')}: graded {_described(choice.get('graded', {}))}; "
+            f"ignored {ignored}; because {choice.get('why', '')}")
 
 
 def print_result(result: SubmissionResult, console: Console | None = None) -> None:
@@ -105,6 +128,8 @@ def print_result(result: SubmissionResult, console: Console | None = None) -> No
     if not result.sandbox.startswith("sandboxed"):
         console.print(terminal_text(f"WARNING: {result.sandbox}", "bold red"))
     console.print(results_table(result))
+    for choice in result.choices:
+        console.print(terminal_text(f"duplicate notebooks: {choice_text(choice)}", "yellow"))
     for note in result.notes:
         console.print(terminal_text(f"note: {note}", "dim", multiline=True))
 

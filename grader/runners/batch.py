@@ -37,6 +37,7 @@ from grader.outputs.progress import BatchProgress
 from grader.outputs.report import read_grading, write_submission_outputs
 from grader.judge.score import missing_exercise
 from grader.inputs.submissions import HASH_SEPARATOR, Submission, discover, fingerprint, submission_name
+from grader.runners.bulk import split_lms_downloads
 from grader.runners.worker import forked_main
 
 
@@ -228,6 +229,7 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
         raise BatchInputError(f"cannot read --manual {manual}: {exc.strerror or exc}") from None
     report = BatchReport()
     subs, report.notes = discover(paths)
+    subs = split_lms_downloads(subs, out, report.notes)  # an LMS's zip of a class: one per student
     config_fp = config.fingerprint()
     todo: list[tuple[dict, Submission]] = []
     for sub in subs:

@@ -16,9 +16,13 @@ from grader.grade import GradingConfig, default_solutions_dir
 from grader.runners.batch import BatchInputError, check_inputs, grade_batch
 from grader.outputs.gradebook import ManualSheetError
 from grader.outputs.inert import label, terminal_text
-from grader.outputs.report import print_result
+from grader.files import write_text_atomic
+from grader.outputs.lms_export import roster_csv
+from grader.outputs.report import choice_text, print_result
 from grader.outputs.similarity import SimilaritySettings
+from grader.runners.bulk import ROSTER
 from grader.runners.similar import write_similarity
+from grader.sheets import SheetError, read_roster
 from grader.kernel.sandbox import Limits, SandboxUnavailable, choose
 
 
@@ -54,12 +58,25 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
     _similarity_options(g, prefix="similarity-")
+    g.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                   help="who handed in what (columns submission, student_id, name): copied into --out for "
+                        "export-grades")
     # similarity: pairs of submissions that share code or text (grader/runners/similar.py)
     m = sub.add_parser("similarity", help="write similarity.html and similarity.csv: pairs of graded submissions "
                                           "that share code or text (evidence to review; changes no score)")
     m.add_argument("out", type=Path, metavar="OUT", help="an output folder of `grader grade`")
     m.add_argument("--assignment", default=None, metavar="NAME|DIR", help=ASSIGNMENT_HELP)
     _similarity_options(m)
+    x = sub.add_parser("export-grades", help="write the grades graded into a folder as a file an LMS imports")
+    x.add_argument("graded", type=Path, metavar="DIR", help="the output folder of grader grade")
+    x.add_argument("--format", required=True, choices=("brightspace", "canvas", "moodle", "csv"))
+    x.add_argument("--out", type=Path, required=True, metavar="FILE", help="the file to write (CSV)")
+    x.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                   help="submission -> students (columns submission, student_id, name, email); default: the "
+                        "roster in DIR (from --roster or an LMS download); csv format: one row per submission")
+    x.add_argument("--item", default="ITMAL Journal 2", help="the grade item's or assignment's name in the LMS")
+    x.add_argument("--canvas-assignment-id", default="", metavar="ID",
+                   help="Canvas: the existing assignment's id (without it Canvas creates a new assignment)")
     # export-gradescope: the autograder zip for Gradescope (grader/runners/gradescope.py)
     e = sub.add_parser("export-gradescope", help="write the Gradescope autograder zip (setup.sh, run_autograder, "
                                                  "hidden checks, the reference answers; never the solutions)")
@@ -113,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     console = Console(stderr=False)
     errors = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
+    if args.command == "export-grades":
+        from grader.runners.export import export_command as export_grades_command
+
+        return export_grades_command(args, console)
     if args.command == "export-gradescope":
         from grader.runners.gradescope import export_command
 
@@ -127,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         check_inputs(args.paths, args.out, args.jobs)
     except BatchInputError as exc:
         errors.print(_error("error:", exc))
+        return 2
+    try:  # a roster that cannot be read stops here too
+        roster = read_roster(args.roster) if args.roster is not None else None
+    except (OSError, SheetError) as exc:
+        errors.print(_error("error:", f"cannot use --roster {args.roster}: {getattr(exc, 'strerror', None) or exc}"))
         return 2
     try:
         sandbox = choose(require=args.require_sandbox, disable=args.no_sandbox)
@@ -151,11 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print(_error("interrupted:", "finished submissions are saved; run the same command to go on"))
         return 130
+    if roster is not None:
+        write_text_atomic(args.out / ROSTER, roster_csv(roster))
     for note in report.notes:
         errors.print(Text.assemble(("note:", "yellow"), " ", terminal_text(note, multiline=True)))
     if len(report.results) <= SHOW_TABLES_UP_TO:
         for result in report.results:
             print_result(result, console)
+    else:  # no tables: the duplicate notebooks' choice still shows, one line each
+        for result in report.results:
+            for choice in result.choices:
+                console.print(terminal_text(f"{label(result.name, result.source)}: duplicate notebooks: "
+                                            f"{choice_text(choice)}"))
     not_final = [label(r.name, r.source) for r in report.results if not r.final]
     console.print(terminal_text(f"graded {len(report.graded)}, skipped {len(report.skipped)} (unchanged); "
                                 f"outputs in {args.out}: gradebook.csv ({len(report.book)} submissions), "
