@@ -84,6 +84,7 @@ def gradebook(out: Path) -> dict[str, dict]:
         return {row["submission"]: row for row in csv.DictReader(f)}
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_twenty_submissions_with_two_workers(config, tmp_path):
     subs = make_batch(tmp_path / "in")
     assert len(subs) == 20

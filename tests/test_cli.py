@@ -8,12 +8,14 @@ import subprocess
 import sys
 
 import jsonschema
+import pytest
 
 from conftest import EXAMPLES, HIDDEN, REPO
 
 SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_grade_examples_writes_results_json_per_submission(tmp_path, cache_dir):
     env_cmd = [sys.executable, "-m", "grader.runners.cli", "grade", *sorted(map(str, EXAMPLES.iterdir())),
                "--out", str(tmp_path), "--hidden-checks", str(HIDDEN), "--profile", "quick", "--jobs", "2"]
@@ -93,6 +95,7 @@ def _sheet(path):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_hostile_names_and_text_are_inert_in_every_output_and_names_survive_a_partial_rerun(tmp_path, cache_dir):
     """The CLI on submissions named like an output file, with no Latin letters, colliding after
     sanitising, holding markup, ANSI/OSC escapes and a bidi override, and a text answer that is

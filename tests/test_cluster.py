@@ -45,6 +45,7 @@ def outputs(out: Path) -> dict[str, str]:
     return {p.relative_to(out).as_posix(): p.read_text() for p in sorted(out.glob("*/results.json"))}
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_a_batch_on_the_cluster_equals_a_local_run_and_a_rerun_skips_it(cluster, config, tmp_path, cache_dir):
     subs = submissions(tmp_path / "in", 3)
     local = tmp_path / "local"
@@ -63,6 +64,7 @@ def test_a_batch_on_the_cluster_equals_a_local_run_and_a_rerun_skips_it(cluster,
     assert again.returncode == 0 and "skipped 4 (unchanged)" in " ".join(again.stdout.split())
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_a_lost_worker_loses_no_submission(cluster, config, tmp_path):
     # each submission sleeps a little, so both workers are busy when one is killed
     subs = submissions(tmp_path / "in", 4, extra="import time\ntime.sleep(4)\n")

@@ -162,6 +162,7 @@ def test_correct_submission_gets_the_points_of_its_exercises(bundle, tmp_path, c
     assert "points" in done.stdout  # the instructor's log (stdout is hidden from students)
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_partial_submission_zip_scores_what_it_holds(bundle, tmp_path, cache_dir):
     """A folder holding only a zip of some of the notebooks: the zip is unpacked (safely) and
     the exercise it lacks is missing."""
@@ -177,6 +178,7 @@ def test_partial_submission_zip_scores_what_it_holds(bundle, tmp_path, cache_dir
         assert "no notebook" in tests[q.id]["output"]
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_broken_submission_scores_zero_with_a_message(bundle, tmp_path, cache_dir):
     root = autograder_root(tmp_path, bundle)
     (root / "submission" / "neurons.ipynb").write_text('{"cells": [ this is not json')
@@ -194,6 +196,7 @@ def test_broken_submission_scores_zero_with_a_message(bundle, tmp_path, cache_di
     assert "broken on purpose" in tests["perceptron.qa"]["output"]
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_a_reference_missing_from_the_store_is_a_grader_error_not_a_pass(bundle, tmp_path, cache_dir):
     root = autograder_root(tmp_path, bundle)
     store = root / "source" / "references.json"
@@ -227,6 +230,7 @@ def test_export_refuses_notebooks_and_unknown_exercises(config, tmp_path):
     assert not (tmp_path / "a.zip").exists()
 
 
+@pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_without_bubblewrap_it_grades_unsandboxed_and_says_so_unless_the_sandbox_is_required(bundle, tmp_path,
                                                                                               cache_dir):
     no_bwrap = tmp_path / "bin"  # a PATH on which bwrap cannot be found
