@@ -15,12 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader import __version__
+from grader.judge import public_store
 from grader.judge import reference as ref_cache
 from grader.judge.assignments import Assignment, load as load_assignment
 from grader.judge.catalogue import Exercise, with_hidden_checks
 from grader.kernel.execute import Execution, FetchPlan, execute_notebook
 from grader.inputs.nofollow import Skipped, shown, walk
-from grader.inputs.notebook import NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook
+from grader.inputs.notebook import (NotebookUnreadable, cell_tags, heading_level, locate_questions, read_notebook,
+                                   without_self_checks)
 from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.kernel.plaindata import Answer
 from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
@@ -105,15 +107,16 @@ def default_solutions_dir(assignment: str | None = None) -> Path | None:
     return load_assignment(assignment).solutions
 
 
-def _run(nb, exercises: list[Exercise], config: GradingConfig):
-    """Execute a notebook once for every exercise it holds; fetch all their answers."""
+def _run(nb, exercises: list[Exercise], config: GradingConfig, self_check: set[str] = frozenset()):
+    """Execute a notebook once for every exercise it holds; fetch all their answers (for the
+    exercises in `self_check`, which have no reference run, only what public checks need)."""
     plan = FetchPlan()
     located: dict[str, dict] = {}
     for exercise in exercises:
         region = exercise_region(nb, exercise) if len(exercises) > 1 else None
         located[exercise.name] = locate_questions(nb, [q.id for q in exercise.questions], region)
-        build_plan(exercise, located[exercise.name], plan)
-    execution = execute_notebook(nb, plan, limits=config.limits, sandbox=config.sandbox,
+        build_plan(exercise, located[exercise.name], plan, self_check=exercise.name in self_check)
+    execution = execute_notebook(without_self_checks(nb), plan, limits=config.limits, sandbox=config.sandbox,
                                  support_files=config.assignment_package().support_files,
                                  options=config.kernel_options())
     return located, execution
@@ -287,10 +290,15 @@ def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig,
         except Exception as exc:
             notes.append(f"{exercise.name}: reference run failed, reference checks not judged: {exc}")
             references[exercise.name] = {}
-    located, execution = _run(nb, exercises, config)
+    self_check = {name for name, ref in references.items() if ref is None}
+    located, execution = _run(nb, exercises, config, self_check)
     seconds.append(execution.seconds)
     notes += [f"{', '.join(e.name for e in exercises)}: {event}" for event in execution.events]
-    results.update({e.name: score_exercise(e, execution, located[e.name], references[e.name]) for e in exercises})
+    store = config.assignment_package().public_store
+    results.update({e.name: score_exercise(e, execution, located[e.name], references[e.name],
+                                           public_store.read(store, e.name, config.profile)
+                                           if e.name in self_check else None)
+                    for e in exercises})
     return results
 
 

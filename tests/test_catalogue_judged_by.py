@@ -16,17 +16,20 @@ from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
 EXERCISES = load_assignment("journal2").exercises
 
 # The decisions, as a reader of the catalogue finds them (judged_by=INSTRUCTOR): each of these
-# reads the reference solution's answers, which do not ship with the assignment.
+# compares with the reference solution's answers on held-out data, which a student never has.
 INSTRUCTOR_ONLY = {
-    "perceptron.qa": {"score_qa equals the reference run's", "model_qa predicts like the reference on unseen data"},
-    "gridsearch.qa": {"grid_tuned finds the reference run's best parameters and score",
-                      "b0 is FullReport's result, as in the reference run"},
+    "perceptron.qa": {"model_qa predicts like the reference on unseen data"},
     "gridsearch.qd": {"m_mnist's f1_micro on held-out digits is close to the reference's or better"},
     "naive_bayes.qa": {"gnb (GaussianNB) is as accurate as the reference on held-out digits",
                        "mnb (MultinomialNB) is as accurate as the reference on held-out digits"},
-    "generalization_error.qb": {"mse_train and mse_val match the reference run"},
-    "pca.qa": {"score_raw and score_reduced match the reference run's"},
-    "pca.qb": {"score_denoised beats score_noisy (which matches the reference run's)"},
+}
+# Public checks that read reference values the assignment ships (Check.public_reference).
+SHIPPED_REFERENCE = {
+    "perceptron.qa": {"score_qa"},
+    "gridsearch.qa": {"grid_tuned.best_params_", "grid_tuned.best_score_", "b0"},
+    "generalization_error.qb": {"mse_train", "mse_val"},
+    "pca.qa": {"score_raw", "score_reduced"},
+    "pca.qb": {"score_noisy"},
 }
 
 
@@ -67,10 +70,20 @@ def test_every_check_is_public_or_instructor_only():
 
 
 @pytest.mark.parametrize("qid,check", _all_checks(), ids=lambda v: v if isinstance(v, str) else v.name)
-def test_a_check_that_reads_the_reference_is_declared_instructor_only(qid, check):
-    assert _reads_reference(check.run, set()) == (check.judged_by == INSTRUCTOR), (
-        f"{qid}: {check.name!r} is declared {check.judged_by} but "
+def test_a_check_that_reads_the_reference_is_instructor_only_or_names_the_shipped_values(qid, check):
+    declared = check.judged_by == INSTRUCTOR or bool(check.public_reference)
+    assert _reads_reference(check.run, set()) == declared, (
+        f"{qid}: {check.name!r} is declared {check.judged_by} (ships {check.public_reference}) but "
         f"{'reads' if _reads_reference(check.run, set()) else 'does not read'} ev.reference")
+
+
+def test_the_shipped_reference_values_are_the_documented_ones():
+    shipped = {}
+    for qid, c in _all_checks():
+        shipped.setdefault(qid, set()).update(c.public_reference)
+    assert {q: k for q, k in shipped.items() if k} == SHIPPED_REFERENCE
+    with pytest.raises(ValueError):
+        Check("x", lambda ev: None, judged_by=INSTRUCTOR, public_reference=("x",))
 
 
 def test_the_instructor_only_checks_are_the_documented_ones():

@@ -52,16 +52,17 @@ def test_without_solutions_reference_checks_are_left_to_the_instructor(workdir, 
     monkeypatch.setenv("ITMAL_SOLUTIONS", str(tmp_path / "no-solutions-here"))
     shutil.copy(SOLUTIONS / "perceptron.ipynb", workdir.path)
     run = workdir.runpytest_subprocess("--itmal-results", "r.json")
-    # perceptron.qa's two reference checks are the instructor's: its text answer passes here,
-    # so the question passes what is checked here and says the rest is left to the instructor.
+    # perceptron.qa's score is judged here against the public reference store; its held-out
+    # check is the instructor's: the question passes what is checked here, the rest is left.
     run.assert_outcomes(passed=4)
     out = run.stdout.str()
     assert "passed here; rest judged by the instructor" in out
-    assert ("checked here: 5.6667/5.6667 points; 1.3333 more points are judged only by the "
+    assert ("checked here: 6.3333/6.3333 points; 0.6667 more points are judged only by the "
             "instructor's run (perceptron.qa)") in out
+    assert "WITHOUT A SANDBOX" not in out  # never an alarm about a student's own code
     doc = json.loads((workdir.path / "r.json").read_text())
     # not scored here, not failed: the points left to the instructor are not earned here either
-    assert doc["score"] == 5.6667
+    assert doc["score"] == 6.3333
 
 
 def test_points_survive_pytest_xdist(workdir):

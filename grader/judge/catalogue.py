@@ -43,10 +43,16 @@ class Check:
     # Without a reference run it is not run at all: "not checked here", its points shown
     # as left to the instructor. Hidden checks are instructor-only whatever this says.
     judged_by: str = PUBLIC
+    # The reference run's values a PUBLIC check reads (`ev.reference(key)`): plain numbers or
+    # arrays that ship with the assignment in its public reference store (`grader
+    # build-public-store`), so a student's self-check judges the check too. Never solution code.
+    public_reference: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.judged_by not in JUDGED_BY:
             raise ValueError(f"check {self.name!r}: judged_by must be one of {JUDGED_BY}, not {self.judged_by!r}")
+        if self.public_reference and self.judged_by != PUBLIC:
+            raise ValueError(f"check {self.name!r}: only a public check ships reference values")
 
     @property
     def instructor_only(self) -> bool:
