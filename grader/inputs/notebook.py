@@ -196,7 +196,8 @@ _SELF_CHECK_LINE = re.compile(r"""^\s*(from\s+itmal_grader\s+import\s+check|chec
 def is_self_check_cell(cell) -> bool:
     source = cell.get("source", "") if cell.get("cell_type") == "code" else ""
     lines = source.splitlines() if isinstance(source, str) else []
-    return any(line.strip() for line in lines) and all(_SELF_CHECK_LINE.match(line) for line in lines)
+    matches = [_SELF_CHECK_LINE.match(line) for line in lines]
+    return all(matches) and any(m.group(1) for m in matches)  # comments alone are not a self-check
 
 
 def without_self_checks(nb) -> nbformat.NotebookNode:

@@ -194,8 +194,8 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
     result = QuestionResult(question.id, question.title, question.points, answer_text=text,
                             figures=figures[:MAX_FIGURES_KEPT])
     # the student's tracebacks (the failed cell's, the fetched answers'): each shown once
-    tracebacks = [tb for tb in [failure.traceback if failure else "", *(a.traceback for a in answers.values())]
-                  if tb.strip()]
+    tracebacks = list(dict.fromkeys(tb for tb in [failure.traceback if failure else "",
+                                                  *(a.traceback for a in answers.values())] if tb.strip()))
     shown: dict[str, str] = {}
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
