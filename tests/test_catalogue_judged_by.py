@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from conftest import HIDDEN
+from conftest import HIDDEN, REPO
 from grader.judge.assignments import load as load_assignment
 from grader.judge.catalogue import HIDDEN_SLOT, INSTRUCTOR, PUBLIC, Check, load_hidden_checks, with_hidden_checks
 from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
@@ -18,7 +18,6 @@ EXERCISES = load_assignment("journal2").exercises
 # The decisions, as a reader of the catalogue finds them (judged_by=INSTRUCTOR): each of these
 # compares with the reference solution's answers on held-out data, which a student never has.
 INSTRUCTOR_ONLY = {
-    "perceptron.qa": {"model_qa predicts like the reference on unseen data"},
     "gridsearch.qd": {"m_mnist's f1_micro on held-out digits is close to the reference's or better"},
     "naive_bayes.qa": {"gnb (GaussianNB) is as accurate as the reference on held-out digits",
                        "mnb (MultinomialNB) is as accurate as the reference on held-out digits"},
@@ -92,7 +91,7 @@ def test_the_instructor_only_checks_are_the_documented_ones():
         if c.judged_by == INSTRUCTOR:
             declared.setdefault(qid, set()).add(c.name)
     expected = dict(INSTRUCTOR_ONLY)
-    for q in ("mlp_mnist.qa", "mlp_mnist.qb", "mlp_moon.qa", "mlp_moon.qc"):  # held-out accuracy bars
+    for q in ("mlp_mnist.qa", "mlp_mnist.qb"):  # held-out accuracy bars
         expected[q] = declared.get(q, set())
         assert len(expected[q]) == 1 and "reference" in inspect.getsource(
             next(c.run for i, c in _all_checks() if i == q and c.judged_by == INSTRUCTOR))
@@ -104,7 +103,36 @@ def test_declared_hidden_weights_match_the_instructors_hidden_checks():
     weights = {qid: sum(c.weight for c in checks) for qid, checks in hidden.items()}
     declared = {q.id: q.hidden_weight for ex in EXERCISES.values() for q in ex.questions if q.hidden_weight}
     assert weights == declared
-    assert all(c.hidden for checks in hidden.values() for c in checks)
+    assert all(c.instructor_only for checks in hidden.values() for c in checks)
+
+
+# Instructor-only checks whose inputs (held-out moons) must not be derivable from what a student
+# installs: they live in the hidden folder, with their seeds (issue 14).
+SEEDED_IN_HIDDEN = {"perceptron.qa": {"model_qa predicts like the reference on unseen data"},
+                    "mlp_moon.qa": {"model_sgd is about as accurate as the course's Adam model on unseen moons "
+                                    "(at most 0.02 less)"},
+                    "mlp_moon.qc": {"model_tuned is about as accurate as the course's Adam model on unseen moons "
+                                    "(at most 0.02 less)"}}
+
+
+def test_held_out_seeds_live_only_with_the_hidden_checks():
+    import ast
+
+    instructor = {}
+    seeds = []
+    for path in sorted(HIDDEN.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        seeds += [n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                  and any(getattr(t, "id", "") == "HELD_OUT_SEED" for t in n.targets)]
+    for qid, checks in load_hidden_checks(HIDDEN, EXERCISES).items():
+        for c in checks:
+            if not c.hidden:
+                assert c.judged_by == INSTRUCTOR and c.weight > 0
+                instructor.setdefault(qid, set()).add(c.name)
+    assert instructor == SEEDED_IN_HIDDEN and len(seeds) == 2
+    shipped = [p for d in ("grader_journal2", "assignments") for p in (REPO / d).rglob("*") if p.is_file()]
+    for seed in seeds:
+        assert not [p for p in shipped if str(seed).encode() in p.read_bytes()], seed
 
 
 def test_hidden_checks_not_loaded_leave_an_instructor_only_slot_of_their_weight():

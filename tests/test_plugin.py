@@ -8,7 +8,7 @@ import shutil
 import jsonschema
 import pytest
 
-from conftest import ASSIGNMENT, REPO, SOLUTIONS
+from conftest import ASSIGNMENT, HIDDEN, REPO, SOLUTIONS
 
 pytest_plugins = ["pytester"]
 SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
@@ -24,7 +24,8 @@ def workdir(pytester, cache_dir, monkeypatch):
 
 def test_reference_notebook_gives_one_passing_test_per_question_and_a_points_table(workdir):
     shutil.copy(SOLUTIONS / "perceptron.ipynb", workdir.path)
-    run = workdir.runpytest_subprocess(f"--itmal-solutions={SOLUTIONS}", "--itmal-results", "results.json")
+    run = workdir.runpytest_subprocess(f"--itmal-solutions={SOLUTIONS}", f"--itmal-hidden-checks={HIDDEN}",
+                                       "--itmal-results", "results.json")
     run.assert_outcomes(passed=4)
     out = run.stdout.str()
     assert "points per question" in out and "TOTAL" in out and "7/7" in out
@@ -72,8 +73,14 @@ def test_points_survive_pytest_xdist(workdir):
     run.assert_outcomes(passed=4, failed=4)
     doc = json.loads((workdir.path / "r.json").read_text())
     jsonschema.validate(doc, SCHEMA)
-    assert len(doc["tests"]) == 8 and doc["score"] == 4.2857  # hidden checks not loaded: 1.7143 left
-    assert "4.2857/11.2857" in run.stdout.str()
+    # hidden checks not loaded: 1.7143 of regularizers.qa and 0.6667 of perceptron.qa left
+    assert len(doc["tests"]) == 8 and doc["score"] == 4.2857
+    out = run.stdout.str()
+    assert "4.2857/10.619" in out
+    # rows in the journal's order (regularizers before perceptron), test ids naming the notebook
+    assert [t["number"] for t in doc["tests"]][:2] == ["regularizers.qa", "regularizers.qb"]
+    assert out.index("│ regularizers.qd") < out.index("│ perceptron.qa")
+    assert "perceptron.ipynb::perceptron.qd" in out
 
 
 def test_notebook_option_grades_a_notebook_anywhere(workdir, tmp_path):
