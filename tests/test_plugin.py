@@ -154,6 +154,9 @@ def test_self_check_of_the_typical_mistakes_is_honest(workdir, tmp_path, monkeyp
               if not c.instructor_only}
 
     assert set(here) == {q.id for q in instructor.questions}
+    # rows in the journal's order; no alarm about the student's own code running unsandboxed
+    assert [t["number"] for t in doc["tests"]] == [q.id for ex in catalogue.values() for q in ex.questions]
+    assert "WITHOUT A SANDBOX" not in out and "__itmal" not in out
     wrong_by_public = []
     for q in instructor.questions:
         mine = here[q.id]
@@ -186,3 +189,7 @@ def test_self_check_of_the_typical_mistakes_is_honest(workdir, tmp_path, monkeyp
     assert sorted(left_list) == sorted(t["number"] for t in doc["tests"]
                                        if t["extra_data"]["judged_only_by_instructor"])
     assert "perceptron.qa" in left_list and "mlp_moon.qa" in left_list and "regularizers.qa" in left_list
+    # perceptron.qa's score is judged here against the public reference store, as by the instructor
+    qa = next(q for q in instructor.questions if q.id == "perceptron.qa")
+    score_check = next(c for c in qa.checks if c.name == "score_qa equals the reference run's")
+    assert ("score_qa" in here["perceptron.qa"]["output"]) == (score_check.outcome is not Outcome.PASSED)

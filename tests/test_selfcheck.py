@@ -155,3 +155,21 @@ def test_a_cell_is_named_as_jupyter_counts_code_cells():
     nb = read(ASSIGNMENT / "perceptron.ipynb")  # markdown, setup, markdown, qa, ...
     assert code_cell_name(nb, 3) == "the 2nd code cell"
     assert code_cell_name(nb, 1) == "the 1st code cell"
+
+
+def test_the_batch_grader_names_the_failed_cell_as_jupyter_counts_and_shows_its_traceback_once(sample, config):
+    from conftest import by_id
+    from grader.grade import grade_submission
+
+    path = sample("omega-cell-raises-before-defining-omega", "regularizers",
+                  lambda nb: replace_cells(nb, "regularizers.qa", "raise ValueError('boom')\ndef Omega(w):\n    return 0.0\n"))
+    qa = by_id(grade_submission(path, config))["regularizers.qa"]
+    public = [c for c in qa.checks if not c.hidden]
+    assert [c.outcome for c in public] == [Outcome.CODE_FAILED] * 3
+    nb = read(path)
+    index = next(i for i, c in enumerate(nb.cells) if "regularizers.qa" in c.metadata.get("tags", []))
+    assert public[0].message.startswith(f"{code_cell_name(nb, index)} raised ValueError: boom")
+    assert code_cell_name(nb, index) == "the 2nd code cell"
+    feedback = qa.feedback()
+    assert feedback.count("ValueError: boom") == 4  # three headlines, one traceback
+    assert feedback.count("(the traceback is shown under 'Omega(w_a)')") == 2
