@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader import __version__
+from grader.judge import public_store
 from grader.judge import reference as ref_cache
 from grader.judge.assignments import Assignment, load as load_assignment
 from grader.judge.catalogue import Exercise, with_hidden_checks
@@ -22,7 +23,7 @@ from grader.kernel.execute import Execution, FetchPlan, execute_notebook
 from grader.inputs import duplicates
 from grader.inputs.nofollow import Skipped, shown, walk
 from grader.inputs.locate import Found, find_exercises, identify_exercise_by_name, locate_questions
-from grader.inputs.notebook import NotebookUnreadable, read_notebook
+from grader.inputs.notebook import NotebookUnreadable, read_notebook, without_self_checks
 from grader.inputs.stubs import Stub, load_stub
 from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.kernel.plaindata import Answer
@@ -114,16 +115,18 @@ def stubs(config: GradingConfig) -> dict[str, Stub | None]:
     return {name: load_stub(folder, ex.notebook) for name, ex in config.catalogue().items()}
 
 
-def _run(nb, exercises: list[Exercise], config: GradingConfig, regions: dict[str, tuple[int, int]] | None = None):
-    """Execute a notebook once for every exercise it holds; fetch all their answers."""
+def _run(nb, exercises: list[Exercise], config: GradingConfig, regions: dict[str, tuple[int, int]] | None = None,
+         self_check: set[str] = frozenset()):
+    """Execute a notebook once for every exercise it holds; fetch all their answers (for the
+    exercises in `self_check`, which have no reference run, only what public checks need)."""
     plan = FetchPlan()
     located: dict[str, dict] = {}
     given = stubs(config)
     for exercise in exercises:
         located[exercise.name] = locate_questions(nb, [q.id for q in exercise.questions],
                                                   (regions or {}).get(exercise.name), given.get(exercise.name))
-        build_plan(exercise, located[exercise.name], plan)
-    execution = execute_notebook(nb, plan, limits=config.limits, sandbox=config.sandbox,
+        build_plan(exercise, located[exercise.name], plan, self_check=exercise.name in self_check)
+    execution = execute_notebook(without_self_checks(nb), plan, limits=config.limits, sandbox=config.sandbox,
                                  support_files=config.assignment_package().support_files,
                                  options=config.kernel_options())
     return located, execution
@@ -290,10 +293,15 @@ def grade_notebook(nb, exercises: list[Exercise], config: GradingConfig, notes: 
         except Exception as exc:
             notes.append(f"{exercise.name}: reference run failed, reference checks not judged: {exc}")
             references[exercise.name] = {}
-    located, execution = _run(nb, exercises, config, regions)
+    self_check = {name for name, ref in references.items() if ref is None}
+    located, execution = _run(nb, exercises, config, regions, self_check)
     seconds.append(execution.seconds)
     notes += [f"{', '.join(e.name for e in exercises)}: {event}" for event in execution.events]
-    results.update({e.name: score_exercise(e, execution, located[e.name], references[e.name]) for e in exercises})
+    store = config.assignment_package().public_store
+    results.update({e.name: score_exercise(e, execution, located[e.name], references[e.name],
+                                           public_store.read(store, e.name, config.profile)
+                                           if e.name in self_check else None)
+                    for e in exercises})
     return results
 
 

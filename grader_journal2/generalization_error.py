@@ -8,7 +8,7 @@ import numpy as np
 
 from grader.judge.checks import as_numbers, check_close, wrong
 from grader.kernel.requests import value
-from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, text_answer
+from grader.judge.catalogue import Check, Exercise, Question, text_answer
 from grader_journal2.capacity import check_follows_from_data, student_data, recompute as recompute_mse
 
 QD_DEGREES = tuple(range(1, 8))
@@ -101,7 +101,8 @@ EXERCISE = Exercise(
             Check("best_epoch is the argmin of your own mse_val", best_epoch_is_argmin_of_own_val_curve,
                   needs=(value("n_epochs"), value("mse_train"), value("mse_val"), value("best_epoch"))),
             Check("mse_train and mse_val match the reference run", curves_match_reference,
-                  needs=(value("mse_train"), value("mse_val")), weight=2.0, judged_by=INSTRUCTOR),
+                  needs=(value("mse_train"), value("mse_val")), weight=2.0,
+                  public_reference=("mse_train", "mse_val")),  # public: the curves ship in the public store
             text_answer())),
         Question("generalization_error.qc", "[optional] Early stopping", 0.5, (text_answer(),), optional=True),
         Question("generalization_error.qd", "The RMSE-capacity plot", 2, (

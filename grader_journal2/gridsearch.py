@@ -228,9 +228,10 @@ EXERCISE = Exercise(
         Question("gridsearch.qa", "GridSearchCV of an SVC on iris", 2, (
             Check("grid_tuned finds the reference run's best parameters and score", qa_matches_reference,
                   needs=(repr_request("grid_tuned"), value("grid_tuned.best_params_"),
-                         value("grid_tuned.best_score_")), judged_by=INSTRUCTOR),
+                         value("grid_tuned.best_score_")),
+                  public_reference=("grid_tuned.best_params_", "grid_tuned.best_score_")),  # public store
             Check("b0 is FullReport's result, as in the reference run", qa_report_matches_reference,
-                  needs=search_needs("grid_tuned", "b0"), judged_by=INSTRUCTOR),
+                  needs=search_needs("grid_tuned", "b0"), public_reference=("b0",)),  # public store
             text_answer())),
         Question("gridsearch.qb", "GridSearchCV of an SGDClassifier", 3, (
             Check(f"grid_tuned_sgd searches at least {MIN_HYPERPARAMETERS} hyperparameters of an SGDClassifier",

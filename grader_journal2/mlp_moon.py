@@ -3,6 +3,11 @@ draws itself, against the accuracy the course's Adam model reaches on the same m
 reference run (same environment, same profile); the one-hot encoding and the categorical
 accuracy against invariants on the student's own data.
 
+The held-out checks are instructor-only, and so are their moons: the seed that draws them lives
+with the hidden checks (hidden/journal2/mlp_moon.py, which builds them with
+`held_out_accuracy_check`), never in what a student installs, since make_moons with a known seed
+gives the labels too.
+
 Names the notebook must define (see solutions/journal2/nbsrc/mlp_moon.py):
   Qa  model_sgd (a fitted Keras model compiled with keras.optimizers.SGD)
   Qb  y_train_onehot, score_categorical, score_argmax (and the given y_train, model)
@@ -28,11 +33,11 @@ MARGIN = 0.02
 HELD_OUT_SIZE = 1000
 
 
-@lru_cache(maxsize=1)
-def held_out_moons() -> tuple[np.ndarray, np.ndarray]:
-    """Moons like the course's (noise 0.20), drawn with a seed the course never used; only the
-    features enter the kernel, the labels stay here."""
-    return make_moons(n_samples=HELD_OUT_SIZE, noise=0.20, random_state=20261124)
+@lru_cache(maxsize=4)
+def held_out_moons(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Moons like the course's (noise 0.20), drawn with the instructor's seed; only the features
+    enter the kernel, the labels stay here."""
+    return make_moons(n_samples=HELD_OUT_SIZE, noise=0.20, random_state=seed)
 
 
 @lru_cache(maxsize=1)
@@ -43,11 +48,11 @@ def course_test_split() -> tuple[np.ndarray, np.ndarray]:
     return X_test, y_test
 
 
-def on_held_out(model: str) -> Predict:
-    return Predict(key=f"{model}.predict(unseen moons)", model=model, features=held_out_moons()[0])
+def on_held_out(model: str, seed: int) -> Predict:
+    return Predict(key=f"{model}.predict(unseen moons)", model=model, features=held_out_moons(seed)[0])
 
 
-BASELINE = on_held_out("model")  # the course's Adam model of the setup
+BASELINE = "model"  # the course's Adam model of the setup
 BASELINE_ON_TEST = Predict(key="model.predict(X_test)", model="model", features=course_test_split()[0])
 
 
@@ -80,19 +85,31 @@ def accuracy(name: str, output: Any, labels: np.ndarray, n_classes: int = 2) -> 
     return float(np.mean(class_labels(name, output, labels.size, n_classes) == labels))
 
 
-def reference_bar(ev) -> tuple[float, float]:
+HINTS = {
+    "model_sgd": ("A straight decision boundary scores about 0.87: train longer or change the optimizer's "
+                  "settings until the boundary bends around the moons."),
+    "model_tuned": ("A model stuck on a plateau draws a straight boundary (about 0.87) or guesses one class "
+                    "(about 0.5): check the output activation (softmax gives the class probabilities the "
+                    "cross-entropy needs), the learning rate and the number of epochs."),
+}
+
+
+def reference_bar(ev, seed: int) -> tuple[float, float]:
     """(the course's Adam model's accuracy on the unseen moons in the reference run, the bar)."""
-    ref = accuracy("the reference model", ev.reference(BASELINE.key), held_out_moons()[1])
+    ref = accuracy("the reference model", ev.reference(on_held_out(BASELINE, seed).key), held_out_moons(seed)[1])
     return ref, ref - MARGIN
 
 
-def held_out_accuracy_check(model: str, *, hint: str, weight: float = 2.0) -> Check:
-    key = on_held_out(model).key
+def held_out_accuracy_check(model: str, *, seed: int, hint: str | None = None, weight: float = 2.0) -> Check:
+    """`model` on the moons of `seed` is at most MARGIN below the reference run's Adam model
+    (instructor-only: built by the hidden checks, which hold the seed)."""
+    key = on_held_out(model, seed).key
+    hint = HINTS.get(model, "") if hint is None else hint
 
     def run(ev):
         got = model_answer(ev, key, model)
-        acc = accuracy(f"{model}.predict", got, held_out_moons()[1])
-        ref, bar = reference_bar(ev)
+        acc = accuracy(f"{model}.predict", got, held_out_moons(seed)[1])
+        ref, bar = reference_bar(ev, seed)
         try:
             check_between(f"{model}'s accuracy on {HELD_OUT_SIZE} unseen moons", acc, low=bar)
         except CheckFailed as exc:
@@ -101,7 +118,8 @@ def held_out_accuracy_check(model: str, *, hint: str, weight: float = 2.0) -> Ch
                         f"{ref - acc:.3g} to Adam. {hint}") from None
 
     return Check(f"{model} is about as accurate as the course's Adam model on unseen moons "
-                 f"(at most {MARGIN} less)", run, needs=(on_held_out(model), BASELINE), weight=weight,
+                 f"(at most {MARGIN} less)", run, needs=(on_held_out(model, seed), on_held_out(BASELINE, seed)),
+                 weight=weight,
                  judged_by=INSTRUCTOR)  # its bar is the reference run's Adam model
 
 
@@ -144,12 +162,10 @@ EXERCISE = Exercise(
     title="Keras MLP on the moons",
     questions=(
         Question("mlp_moon.qa", "SGD instead of Adam", 3, (
-            held_out_accuracy_check("model_sgd", hint=(
-                "A straight decision boundary scores about 0.87: train longer or change the optimizer's "
-                "settings until the boundary bends around the moons.")),
             Check("model_sgd is trained with SGD", trained_with_sgd,
                   needs=(value("model_sgd.optimizer.__class__.__name__"),)),
-            text_answer())),
+            text_answer()),
+                 hidden_weight=2.0),  # instructor-only: model_sgd on held-out moons (hidden/journal2/mlp_moon.py)
         Question("mlp_moon.qb", "One-hot encoding and the categorical accuracy", 2, (
             Check("y_train_onehot is the one-hot encoding of y_train", onehot_matches_labels,
                   needs=(value("y_train"), value("y_train_onehot"))),
@@ -158,11 +174,8 @@ EXERCISE = Exercise(
                   needs=(value("score_categorical"), value("score_argmax"), BASELINE_ON_TEST)),
             text_answer())),
         Question("mlp_moon.qc", "Tuning the model", 2, (
-            held_out_accuracy_check("model_tuned", hint=(
-                "A model stuck on a plateau draws a straight boundary (about 0.87) or guesses one class "
-                "(about 0.5): check the output activation (softmax gives the class probabilities the "
-                "cross-entropy needs), the learning rate and the number of epochs.")),
             figure(),
-            text_answer())),
+            text_answer()),
+                 hidden_weight=2.0),  # instructor-only: model_tuned on held-out moons (hidden/journal2/mlp_moon.py)
     ),
 )

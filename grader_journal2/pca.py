@@ -17,7 +17,7 @@ import numpy as np
 
 from grader.judge.checks import as_numbers, check_close, wrong
 from grader.kernel.requests import Call, value
-from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, text_answer
+from grader.judge.catalogue import Check, Exercise, Question, text_answer
 from grader_journal2.common import fitted_object, repr_request
 
 VARIANCE = 0.95
@@ -197,14 +197,15 @@ EXERCISE = Exercise(
                          value("X_train.shape"), column_stat("X_train", "var"))),
             Check("score_raw and score_reduced match the reference run's", scores_match_reference(
                 "score_reduced", "score_raw"), needs=(value("score_reduced"), value("score_raw")),
-                  judged_by=INSTRUCTOR),
+                  public_reference=("score_reduced", "score_raw")),  # public: the scores ship in the public store
             Check("time_raw and time_reduced are measured", times_measured,
                   needs=(value("time_reduced"), value("time_raw")), weight=0.5),
             text_answer())),
         Question("pca.qb", "Noise reduction", 3, (
             fitted_on_training_data("pca_noisy", "X_train_noisy", "X_test_noisy", "X_test_denoised"),
             Check("score_denoised beats score_noisy (which matches the reference run's)", denoising_helps,
-                  needs=(value("score_denoised"), value("score_noisy")), judged_by=INSTRUCTOR),
+                  needs=(value("score_denoised"), value("score_noisy")),
+                  public_reference=("score_noisy",)),  # public: the score ships in the public store
             text_answer())),
         Question("pca.qc", "PCA -> t-SNE features", 1, (text_answer(),)),
     ),

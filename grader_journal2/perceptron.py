@@ -1,5 +1,7 @@
-"""Perceptron (L09): the Qa score against the reference run, the Qd parity of Perceptron and
-its SGDClassifier twin, both also judged on moons the student never saw."""
+"""Perceptron (L09): the Qa score against the reference run's (shipped in the public reference
+store), the Qd parity of Perceptron and its SGDClassifier twin, both also judged on moons the
+student's code never saw. Qa's model against the reference's is instructor-only, and so are its
+moons: hidden/journal2/perceptron.py builds that check with the seed (`qa_model_check`)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,18 @@ from grader.kernel.requests import Predict, value
 from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, figure, text_answer
 
 
-@lru_cache(maxsize=1)
-def held_out_moons() -> tuple[np.ndarray, np.ndarray]:
+# The twins of Qd need only agree with each other: their moons may be public (no labels used).
+TWINS_SEED = 20261124
+
+
+@lru_cache(maxsize=4)
+def held_out_moons(seed: int = TWINS_SEED) -> tuple[np.ndarray, np.ndarray]:
     """Moons drawn with a seed the course never used; only the features enter the kernel."""
-    return make_moons(n_samples=400, noise=0.1, random_state=20261124)
+    return make_moons(n_samples=400, noise=0.1, random_state=seed)
 
 
-def predict_on_held_out(model: str) -> Predict:
-    return Predict(key=f"{model}.predict(held-out)", model=model, features=held_out_moons()[0])
+def predict_on_held_out(model: str, seed: int = TWINS_SEED) -> Predict:
+    return Predict(key=f"{model}.predict(held-out)", model=model, features=held_out_moons(seed)[0])
 
 
 def score_matches_reference(ev) -> None:
@@ -30,6 +36,12 @@ def score_matches_reference(ev) -> None:
 def qa_model_matches_reference(ev) -> None:
     key = "model_qa.predict(held-out)"
     check_agreement("model_qa vs the reference Perceptron on unseen moons", ev.reference(key), ev.answer(key))
+
+
+def qa_model_check(seed: int) -> Check:
+    """model_qa predicts like the reference Perceptron on the moons of the instructor's `seed`."""
+    return Check("model_qa predicts like the reference on unseen data", qa_model_matches_reference,
+                 needs=(predict_on_held_out("model_qa", seed),), judged_by=INSTRUCTOR)
 
 
 def scores_identical(ev) -> None:
@@ -48,10 +60,9 @@ EXERCISE = Exercise(
     questions=(
         Question("perceptron.qa", "Default Perceptron on the moons", 2, (
             Check("score_qa equals the reference run's", score_matches_reference, needs=(value("score_qa"),),
-                  judged_by=INSTRUCTOR),
-            Check("model_qa predicts like the reference on unseen data", qa_model_matches_reference,
-                  needs=(predict_on_held_out("model_qa"),), judged_by=INSTRUCTOR),
-            text_answer())),
+                  public_reference=("score_qa",)),  # public: the score ships in the public store
+            text_answer()),
+                 hidden_weight=1.0),  # instructor-only: model_qa on held-out moons (hidden/journal2/perceptron.py)
         Question("perceptron.qb", "Decision boundary", 1, (figure(),)),
         Question("perceptron.qc", "The XOR problem", 1, (text_answer(),)),
         Question("perceptron.qd", "Perceptron and its SGDClassifier twin", 3, (

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from conftest import HIDDEN
+from conftest import HIDDEN, REPO
 from grader.judge.assignments import load as load_assignment
 from grader.judge.catalogue import HIDDEN_SLOT, INSTRUCTOR, PUBLIC, Check, load_hidden_checks, with_hidden_checks
 from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
@@ -16,17 +16,19 @@ from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
 EXERCISES = load_assignment("journal2").exercises
 
 # The decisions, as a reader of the catalogue finds them (judged_by=INSTRUCTOR): each of these
-# reads the reference solution's answers, which do not ship with the assignment.
+# compares with the reference solution's answers on held-out data, which a student never has.
 INSTRUCTOR_ONLY = {
-    "perceptron.qa": {"score_qa equals the reference run's", "model_qa predicts like the reference on unseen data"},
-    "gridsearch.qa": {"grid_tuned finds the reference run's best parameters and score",
-                      "b0 is FullReport's result, as in the reference run"},
     "gridsearch.qd": {"m_mnist's f1_micro on held-out digits is close to the reference's or better"},
     "naive_bayes.qa": {"gnb (GaussianNB) is as accurate as the reference on held-out digits",
                        "mnb (MultinomialNB) is as accurate as the reference on held-out digits"},
-    "generalization_error.qb": {"mse_train and mse_val match the reference run"},
-    "pca.qa": {"score_raw and score_reduced match the reference run's"},
-    "pca.qb": {"score_denoised beats score_noisy (which matches the reference run's)"},
+}
+# Public checks that read reference values the assignment ships (Check.public_reference).
+SHIPPED_REFERENCE = {
+    "perceptron.qa": {"score_qa"},
+    "gridsearch.qa": {"grid_tuned.best_params_", "grid_tuned.best_score_", "b0"},
+    "generalization_error.qb": {"mse_train", "mse_val"},
+    "pca.qa": {"score_raw", "score_reduced"},
+    "pca.qb": {"score_noisy"},
 }
 
 
@@ -67,10 +69,20 @@ def test_every_check_is_public_or_instructor_only():
 
 
 @pytest.mark.parametrize("qid,check", _all_checks(), ids=lambda v: v if isinstance(v, str) else v.name)
-def test_a_check_that_reads_the_reference_is_declared_instructor_only(qid, check):
-    assert _reads_reference(check.run, set()) == (check.judged_by == INSTRUCTOR), (
-        f"{qid}: {check.name!r} is declared {check.judged_by} but "
+def test_a_check_that_reads_the_reference_is_instructor_only_or_names_the_shipped_values(qid, check):
+    declared = check.judged_by == INSTRUCTOR or bool(check.public_reference)
+    assert _reads_reference(check.run, set()) == declared, (
+        f"{qid}: {check.name!r} is declared {check.judged_by} (ships {check.public_reference}) but "
         f"{'reads' if _reads_reference(check.run, set()) else 'does not read'} ev.reference")
+
+
+def test_the_shipped_reference_values_are_the_documented_ones():
+    shipped = {}
+    for qid, c in _all_checks():
+        shipped.setdefault(qid, set()).update(c.public_reference)
+    assert {q: k for q, k in shipped.items() if k} == SHIPPED_REFERENCE
+    with pytest.raises(ValueError):
+        Check("x", lambda ev: None, judged_by=INSTRUCTOR, public_reference=("x",))
 
 
 def test_the_instructor_only_checks_are_the_documented_ones():
@@ -79,7 +91,7 @@ def test_the_instructor_only_checks_are_the_documented_ones():
         if c.judged_by == INSTRUCTOR:
             declared.setdefault(qid, set()).add(c.name)
     expected = dict(INSTRUCTOR_ONLY)
-    for q in ("mlp_mnist.qa", "mlp_mnist.qb", "mlp_moon.qa", "mlp_moon.qc"):  # held-out accuracy bars
+    for q in ("mlp_mnist.qa", "mlp_mnist.qb"):  # held-out accuracy bars
         expected[q] = declared.get(q, set())
         assert len(expected[q]) == 1 and "reference" in inspect.getsource(
             next(c.run for i, c in _all_checks() if i == q and c.judged_by == INSTRUCTOR))
@@ -91,7 +103,36 @@ def test_declared_hidden_weights_match_the_instructors_hidden_checks():
     weights = {qid: sum(c.weight for c in checks) for qid, checks in hidden.items()}
     declared = {q.id: q.hidden_weight for ex in EXERCISES.values() for q in ex.questions if q.hidden_weight}
     assert weights == declared
-    assert all(c.hidden for checks in hidden.values() for c in checks)
+    assert all(c.instructor_only for checks in hidden.values() for c in checks)
+
+
+# Instructor-only checks whose inputs (held-out moons) must not be derivable from what a student
+# installs: they live in the hidden folder, with their seeds (issue 14).
+SEEDED_IN_HIDDEN = {"perceptron.qa": {"model_qa predicts like the reference on unseen data"},
+                    "mlp_moon.qa": {"model_sgd is about as accurate as the course's Adam model on unseen moons "
+                                    "(at most 0.02 less)"},
+                    "mlp_moon.qc": {"model_tuned is about as accurate as the course's Adam model on unseen moons "
+                                    "(at most 0.02 less)"}}
+
+
+def test_held_out_seeds_live_only_with_the_hidden_checks():
+    import ast
+
+    instructor = {}
+    seeds = []
+    for path in sorted(HIDDEN.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        seeds += [n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                  and any(getattr(t, "id", "") == "HELD_OUT_SEED" for t in n.targets)]
+    for qid, checks in load_hidden_checks(HIDDEN, EXERCISES).items():
+        for c in checks:
+            if not c.hidden:
+                assert c.judged_by == INSTRUCTOR and c.weight > 0
+                instructor.setdefault(qid, set()).add(c.name)
+    assert instructor == SEEDED_IN_HIDDEN and len(seeds) == 2
+    shipped = [p for d in ("grader_journal2", "assignments") for p in (REPO / d).rglob("*") if p.is_file()]
+    for seed in seeds:
+        assert not [p for p in shipped if str(seed).encode() in p.read_bytes()], seed
 
 
 def test_hidden_checks_not_loaded_leave_an_instructor_only_slot_of_their_weight():

@@ -8,7 +8,7 @@ import shutil
 import jsonschema
 import pytest
 
-from conftest import ASSIGNMENT, REPO, SOLUTIONS
+from conftest import ASSIGNMENT, HIDDEN, REPO, SOLUTIONS
 
 pytest_plugins = ["pytester"]
 SCHEMA = json.loads((REPO / "tests" / "gradescope_schema.json").read_text())
@@ -24,7 +24,8 @@ def workdir(pytester, cache_dir, monkeypatch):
 
 def test_reference_notebook_gives_one_passing_test_per_question_and_a_points_table(workdir):
     shutil.copy(SOLUTIONS / "perceptron.ipynb", workdir.path)
-    run = workdir.runpytest_subprocess(f"--itmal-solutions={SOLUTIONS}", "--itmal-results", "results.json")
+    run = workdir.runpytest_subprocess(f"--itmal-solutions={SOLUTIONS}", f"--itmal-hidden-checks={HIDDEN}",
+                                       "--itmal-results", "results.json")
     run.assert_outcomes(passed=4)
     out = run.stdout.str()
     assert "points per question" in out and "TOTAL" in out and "7/7" in out
@@ -52,16 +53,17 @@ def test_without_solutions_reference_checks_are_left_to_the_instructor(workdir, 
     monkeypatch.setenv("ITMAL_SOLUTIONS", str(tmp_path / "no-solutions-here"))
     shutil.copy(SOLUTIONS / "perceptron.ipynb", workdir.path)
     run = workdir.runpytest_subprocess("--itmal-results", "r.json")
-    # perceptron.qa's two reference checks are the instructor's: its text answer passes here,
-    # so the question passes what is checked here and says the rest is left to the instructor.
+    # perceptron.qa's score is judged here against the public reference store; its held-out
+    # check is the instructor's: the question passes what is checked here, the rest is left.
     run.assert_outcomes(passed=4)
     out = run.stdout.str()
     assert "passed here; rest judged by the instructor" in out
-    assert ("checked here: 5.6667/5.6667 points; 1.3333 more points are judged only by the "
+    assert ("checked here: 6.3333/6.3333 points; 0.6667 more points are judged only by the "
             "instructor's run (perceptron.qa)") in out
+    assert "WITHOUT A SANDBOX" not in out  # never an alarm about a student's own code
     doc = json.loads((workdir.path / "r.json").read_text())
     # not scored here, not failed: the points left to the instructor are not earned here either
-    assert doc["score"] == 5.6667
+    assert doc["score"] == 6.3333
 
 
 def test_points_survive_pytest_xdist(workdir):
@@ -71,8 +73,14 @@ def test_points_survive_pytest_xdist(workdir):
     run.assert_outcomes(passed=4, failed=4)
     doc = json.loads((workdir.path / "r.json").read_text())
     jsonschema.validate(doc, SCHEMA)
-    assert len(doc["tests"]) == 8 and doc["score"] == 4.2857  # hidden checks not loaded: 1.7143 left
-    assert "4.2857/11.2857" in run.stdout.str()
+    # hidden checks not loaded: 1.7143 of regularizers.qa and 0.6667 of perceptron.qa left
+    assert len(doc["tests"]) == 8 and doc["score"] == 4.2857
+    out = run.stdout.str()
+    assert "4.2857/10.619" in out
+    # rows in the journal's order (regularizers before perceptron), test ids naming the notebook
+    assert [t["number"] for t in doc["tests"]][:2] == ["regularizers.qa", "regularizers.qb"]
+    assert out.index("│ regularizers.qd") < out.index("│ perceptron.qa")
+    assert "perceptron.ipynb::perceptron.qd" in out
 
 
 def test_notebook_option_grades_a_notebook_anywhere(workdir, tmp_path):
@@ -146,6 +154,9 @@ def test_self_check_of_the_typical_mistakes_is_honest(workdir, tmp_path, monkeyp
               if not c.instructor_only}
 
     assert set(here) == {q.id for q in instructor.questions}
+    # rows in the journal's order; no alarm about the student's own code running unsandboxed
+    assert [t["number"] for t in doc["tests"]] == [q.id for ex in catalogue.values() for q in ex.questions]
+    assert "WITHOUT A SANDBOX" not in out and "__itmal" not in out
     wrong_by_public = []
     for q in instructor.questions:
         mine = here[q.id]
@@ -178,3 +189,7 @@ def test_self_check_of_the_typical_mistakes_is_honest(workdir, tmp_path, monkeyp
     assert sorted(left_list) == sorted(t["number"] for t in doc["tests"]
                                        if t["extra_data"]["judged_only_by_instructor"])
     assert "perceptron.qa" in left_list and "mlp_moon.qa" in left_list and "regularizers.qa" in left_list
+    # perceptron.qa's score is judged here against the public reference store, as by the instructor
+    qa = next(q for q in instructor.questions if q.id == "perceptron.qa")
+    score_check = next(c for c in qa.checks if c.name == "score_qa equals the reference run's")
+    assert ("score_qa" in here["perceptron.qa"]["output"]) == (score_check.outcome is not Outcome.PASSED)

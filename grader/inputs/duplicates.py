@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from grader.inputs.locate import QuestionCells, answer_text
+from grader.inputs.notebook import is_self_check_cell
 
 # What file managers, Jupyter and LMS re-uploads append to (or put before) a copy's name.
 _COPY_MARKS = re.compile(
@@ -50,7 +51,7 @@ def is_canonical(path: PurePath, expected: str) -> bool:
 def answered_questions(nb, located: dict[str, QuestionCells]) -> int:
     count = 0
     for cells in located.values():
-        code = [nb.cells[i].source for i in cells.code if i < len(nb.cells)]
+        code = [nb.cells[i].source for i in cells.code if i < len(nb.cells) and not is_self_check_cell(nb.cells[i])]
         if answer_text(nb, cells) or any(s.strip() and "NotImplementedError" not in s for s in code):
             count += 1
     return count

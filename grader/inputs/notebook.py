@@ -109,3 +109,36 @@ def _schema_problem(exc) -> str:
 def cell_tags(cell) -> list[str]:
     tags = cell.get("metadata", {}).get("tags", [])
     return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+# A cell that only imports or calls the in-notebook self-check (`check("perceptron.qa")`): the
+# grader does not run it, so grading never depends on it (a student may delete it, or keep it
+# without its import cell).
+_SELF_CHECK_LINE = re.compile(r"""^\s*(from\s+itmal_grader\s+import\s+check|check\(\s*(["'][\w.]*["'])?\s*\)\s*;?)?\s*(#.*)?$""")
+
+
+def is_self_check_cell(cell) -> bool:
+    source = cell.get("source", "") if cell.get("cell_type") == "code" else ""
+    lines = source.splitlines() if isinstance(source, str) else []
+    matches = [_SELF_CHECK_LINE.match(line) for line in lines]
+    return all(matches) and any(m.group(1) for m in matches)  # comments alone are not a self-check
+
+
+def without_self_checks(nb) -> nbformat.NotebookNode:
+    """A copy of `nb` whose self-check cells are empty (cell numbers stay as they are)."""
+    copy = nbformat.from_dict(nb)
+    for cell in copy.cells:
+        if is_self_check_cell(cell):
+            cell.source = ""
+    return copy
+
+
+def code_cell_name(nb, index: int) -> str:
+    """Cell `index` as the student finds it in Jupyter: "the 4th code cell" (markdown cells
+    not counted; an execution count In [n] depends on how often cells were run)."""
+    cells = getattr(nb, "cells", None) or []
+    if not 0 <= index < len(cells):
+        return f"cell {index + 1}"
+    n = sum(1 for c in cells[:index + 1] if c.get("cell_type") == "code")
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"the {n}{suffix} code cell"

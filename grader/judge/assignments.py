@@ -41,6 +41,13 @@ class Assignment:
     # from answers against them, and the similarity report leaves them out as MOSS a base file.
     stubs: Path | None = None
 
+    @property
+    def public_store(self) -> Path | None:
+        """The public reference store shipped in the package (grader/judge/public_store.py)."""
+        from grader.judge.public_store import FILE_NAME
+
+        return None if self.package_dir is None else self.package_dir / FILE_NAME
+
 
 class UnknownAssignment(LookupError):
     """No assignment of that name or path; the message lists what is installed."""

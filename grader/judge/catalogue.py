@@ -43,10 +43,16 @@ class Check:
     # Without a reference run it is not run at all: "not checked here", its points shown
     # as left to the instructor. Hidden checks are instructor-only whatever this says.
     judged_by: str = PUBLIC
+    # The reference run's values a PUBLIC check reads (`ev.reference(key)`): plain numbers or
+    # arrays that ship with the assignment in its public reference store (`grader
+    # build-public-store`), so a student's self-check judges the check too. Never solution code.
+    public_reference: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.judged_by not in JUDGED_BY:
             raise ValueError(f"check {self.name!r}: judged_by must be one of {JUDGED_BY}, not {self.judged_by!r}")
+        if self.public_reference and self.judged_by != PUBLIC:
+            raise ValueError(f"check {self.name!r}: only a public check ships reference values")
 
     @property
     def instructor_only(self) -> bool:
@@ -60,10 +66,11 @@ class Question:
     title: str
     points: float
     checks: tuple[Check, ...]
-    # The total weight of the instructor's hidden checks for this question. They do not ship
-    # with the assignment, so a self-check cannot run them; declaring their weight here lets it
-    # show their share of the points as left to the instructor instead of handing it to the
-    # public checks. tests/test_catalogue_judged_by.py checks it against hidden/.
+    # The total weight of the checks in the hidden folder (HIDDEN_CHECKS and INSTRUCTOR_CHECKS)
+    # for this question. They do not ship with the assignment, so a self-check cannot run them;
+    # declaring their weight here lets it show their share of the points as left to the
+    # instructor instead of handing it to the public checks. tests/test_catalogue_judged_by.py
+    # checks it against hidden/.
     hidden_weight: float = 0.0
     # Optional in the course ("[OPTIONAL]" in the stub): graded as any other, but left
     # unanswered it does not count towards sending the journal back.
@@ -117,7 +124,9 @@ def load_hidden_checks(directory: Path | None, exercises: dict[str, Exercise]) -
     """Read hidden checks from `directory` (or $ITMAL_HIDDEN_CHECKS); {} when there are none.
 
     Hidden checks (the instructor's, not shipped with the assignment) are Python files; each
-    defines `HIDDEN_CHECKS = {question id: [Check, ...]}`, added to the public checks."""
+    defines `HIDDEN_CHECKS = {question id: [Check, ...]}` (hidden: feedback says only passed or
+    failed) and/or `INSTRUCTOR_CHECKS` (judged_by=INSTRUCTOR, full feedback: checks whose inputs,
+    such as a held-out data seed, must not ship), added to the public checks."""
     if directory is None and os.environ.get("ITMAL_HIDDEN_CHECKS"):
         directory = Path(os.environ["ITMAL_HIDDEN_CHECKS"])
     if directory is None:
@@ -130,6 +139,11 @@ def load_hidden_checks(directory: Path | None, exercises: dict[str, Exercise]) -
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         for qid, checks in getattr(module, "HIDDEN_CHECKS", {}).items():
+            extra.setdefault(qid, []).extend(checks)
+        for qid, checks in getattr(module, "INSTRUCTOR_CHECKS", {}).items():
+            odd = [c.name for c in checks if c.hidden or c.judged_by != INSTRUCTOR]
+            if odd:
+                raise ValueError(f"{path.name}: INSTRUCTOR_CHECKS must be judged_by=INSTRUCTOR, not hidden: {odd}")
             extra.setdefault(qid, []).extend(checks)
     unknown = [q for q in extra if not any(q.startswith(e + ".") for e in exercises)]
     if unknown:

@@ -15,6 +15,7 @@ from grader.judge.checks import CheckFailed
 from grader.kernel.execute import END, CellRun, Execution, FetchPlan
 from grader.kernel.manager import NOT_IN_KERNEL
 from grader.inputs.locate import QuestionCells, answer_text
+from grader.inputs.notebook import code_cell_name
 from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
 from grader.kernel.plaindata import Answer
 
@@ -30,16 +31,20 @@ class GraderError(Exception):
     """The grader itself could not judge a check; never counted against the student."""
 
 
-def build_plan(exercise: Exercise, located: dict[str, QuestionCells], plan: FetchPlan) -> FetchPlan:
+def build_plan(exercise: Exercise, located: dict[str, QuestionCells], plan: FetchPlan, *,
+               self_check: bool = False) -> FetchPlan:
     """Add to `plan`: fetch each question's answers right after its last code cell (at the
     end of the notebook if none was found); what only hidden checks need, after everything
-    else (FetchPlan.hidden)."""
+    else (FetchPlan.hidden). A `self_check` (no reference run) fetches nothing for the checks
+    it leaves to the instructor: their inputs (held-out data) are not a student's to have."""
     for q in exercise.questions:
         cells = located.get(q.id)
         after = max(cells.code) if cells and cells.code else END
         public = {r.key for c in q.checks if not c.hidden for r in c.needs}
         seen = set()
         for check in q.checks:
+            if self_check and check.instructor_only:
+                continue
             for request in check.needs:
                 if request.key not in seen:
                     seen.add(request.key)
@@ -55,10 +60,11 @@ class Evidence:
     answers, the figures its cells showed and its text answer."""
 
     def __init__(self, question: Question, answers: dict[str, Answer], reference: dict[str, Answer] | None,
-                 figures: list[str], text: str):
+                 figures: list[str], text: str, public: dict[str, Answer] | None = None):
         self.question = question
         self._answers = answers
         self._reference = reference
+        self._public = public or {}  # the public reference store's values (a self-check's)
         self._figures = figures
         self._text = text
         self.metrics: dict[str, float | str] = {}
@@ -71,6 +77,8 @@ class Evidence:
 
     def reference(self, key: str) -> Any:
         if self._reference is None:
+            if key in self._public:  # a value the assignment ships (public_store.py)
+                return self._public[key].value
             raise NoReference("needs the reference solution's run; it is checked when your instructor grades")
         ans = self._reference.get(key)
         if ans is None or not ans.ok or ans.value is None:
@@ -121,11 +129,11 @@ def _import_hint(failure: CellRun) -> str:
     return f" (Note: {NOT_IN_KERNEL}.)"
 
 
-def _explain(failure: CellRun, result: CheckResult) -> CheckResult:
+def _explain(failure: CellRun, result: CheckResult, nb=None) -> CheckResult:
     """Turn a check that failed for lack of an answer into what really happened in the cell."""
     if result.outcome not in (Outcome.MISSING, Outcome.CODE_FAILED, Outcome.WRONG) or failure is None:
         return result
-    where = f"cell {failure.index + 1}"
+    where = code_cell_name(nb, failure.index)
     if failure.status == "error":
         if failure.ename == "NotImplementedError":
             result.outcome, result.message = Outcome.MISSING, f"not implemented yet ({where} still raises NotImplementedError)"
@@ -199,15 +207,20 @@ def code_sources(nb, cells: QuestionCells | None) -> list[str]:
 
 
 def score_question(question: Question, execution: Execution, cells: QuestionCells | None,
-                   reference: dict[str, Answer] | None) -> QuestionResult:
+                   reference: dict[str, Answer] | None, public: dict[str, Answer] | None = None) -> QuestionResult:
+    """`public`: where there is no reference run, the public reference store's values."""
     answers = execution.answers.get(question.id, {})
     figures = [f for i in (cells.code if cells else []) for f in execution.cells.get(i, CellRun(i)).figures]
     text = answer_text(execution.notebook, cells) if cells else ""
-    ev = Evidence(question, answers, reference, figures, text)
+    ev = Evidence(question, answers, reference, figures, text, public)
     failure = _cell_failure(execution, cells)
     result = QuestionResult(question.id, question.title, question.points, answer_text=text,
                             figures=figures[:MAX_FIGURES_KEPT], optional=question.optional,
                             code=code_sources(execution.notebook, cells))
+    # the student's tracebacks (the failed cell's, the fetched answers'): each shown once
+    tracebacks = list(dict.fromkeys(tb for tb in [failure.traceback if failure else "",
+                                                  *(a.traceback for a in answers.values())] if tb.strip()))
+    shown: dict[str, str] = {}
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
         if reference is None and check.judged_by == INSTRUCTOR:
@@ -221,7 +234,7 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             check.run(ev)
         except CheckFailed as exc:
             cr.outcome, cr.message = exc.outcome, exc.message
-            cr = _explain(failure, cr)
+            cr = _explain(failure, cr, execution.notebook)
         except NoReference as exc:
             cr.outcome, cr.message = Outcome.NOT_CHECKED, str(exc)
         except GraderError as exc:
@@ -232,12 +245,26 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             # A cell of this question hung or took the kernel down: nothing its code
             # produced counts, even where a value happened to be fetched after a restart.
             cr.outcome, cr.message = Outcome.MISSING, ""
-            cr = _explain(failure, cr)
+            cr = _explain(failure, cr, execution.notebook)
         if check.hidden:
             cr = _passed_or_failed(cr)
+        cr.message = _traceback_once(cr, tracebacks, shown)
         result.checks.append(cr)
     result.metrics = dict(ev.metrics)
     return result
+
+
+def _traceback_once(cr: CheckResult, tracebacks: list[str], shown: dict[str, str]) -> str:
+    """The check's message, with a traceback an earlier check of the question already showed
+    replaced by a pointer to it."""
+    message = cr.message
+    for tb in tracebacks:
+        if tb in message:
+            if tb in shown:
+                message = message.replace(tb, f"(the traceback is shown under '{shown[tb]}')")
+            else:
+                shown[tb] = cr.name
+    return message
 
 
 def _passed_or_failed(cr: CheckResult) -> CheckResult:
@@ -261,9 +288,10 @@ def missing_exercise(exercise: Exercise, why: str, outcome: Outcome = Outcome.MI
 
 
 def score_exercise(exercise: Exercise, execution: Execution, located: dict[str, QuestionCells],
-                   reference: dict[str, dict[str, Answer]] | None) -> list[QuestionResult]:
+                   reference: dict[str, dict[str, Answer]] | None,
+                   public: dict[str, dict[str, Answer]] | None = None) -> list[QuestionResult]:
     return [
         score_question(q, execution, located.get(q.id),
-                       None if reference is None else reference.get(q.id, {}))
+                       None if reference is None else reference.get(q.id, {}), (public or {}).get(q.id))
         for q in exercise.questions
     ]

@@ -110,10 +110,11 @@ class Predict(Request):
 # The code run in the kernel. It is self-contained (imports inside a function) so that a
 # student's globals cannot change which helpers it uses; a student *can* still replace
 # numpy or json, which is why nothing it sends back is trusted.
-_FETCH_TEMPLATE = r'''
-def __itmal_fetch(spec_json):
+# `__itmal_answer` computes the answer (a plain dict); the kernel publishes it (fetch_code),
+# the in-notebook self-check calls it in-process (answer_function_code, runners/incell.py).
+_ANSWER_FUNCTION = r'''
+def __itmal_answer(spec_json):
     import base64, io, json, traceback
-    from IPython.display import publish_display_data
     __itmal_spec = json.loads(spec_json)
     MAX_TEXT = 1_000_000
     MAX_ARRAY_BYTES = %(max_array)d
@@ -202,17 +203,27 @@ def __itmal_fetch(spec_json):
     except NameError as exc:
         answer = {"status": "missing", "message": str(exc)[:500]}
     except BaseException as exc:
-        tb = traceback.format_exc()
+        # the student's frames only: not this function's, nor the one-line eval's
+        tb = exc.__traceback__
+        for _ in range(2):
+            tb = tb.tb_next if tb is not None and tb.tb_next is not None else tb
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
         answer = {"status": "error", "ename": type(exc).__name__, "evalue": str(exc)[:2000],
-                  "traceback": tb[-6000:]}
+                  "traceback": text[-6000:]}
     else:
         answer = encode(result)
     answer["key"] = __itmal_spec["key"]
     answer["nonce"] = __itmal_spec["nonce"]
-    publish_display_data({"%(mime)s": answer})
+    return answer
+'''
+
+_FETCH_TEMPLATE = _ANSWER_FUNCTION + r'''
+def __itmal_fetch(spec_json):
+    from IPython.display import publish_display_data
+    publish_display_data({"%(mime)s": __itmal_answer(spec_json)})
 
 __itmal_fetch(%(spec)r)
-del __itmal_fetch
+del __itmal_fetch, __itmal_answer
 '''
 
 
@@ -221,10 +232,20 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
+def request_spec(request: Request, nonce: str = "") -> str:
+    """The request as the JSON text `__itmal_answer` takes."""
+    return json.dumps({"key": request.key, "nonce": nonce, "expression": request.expression(),
+                       "inputs": request.inputs()})
+
+
+def answer_function_code() -> str:
+    """The code that defines `__itmal_answer(spec_json) -> answer dict` (see fetch_code)."""
+    return _ANSWER_FUNCTION % {"max_array": MAX_ARRAY_BYTES, "max_int_bits": MAX_INT_BITS}
+
+
 def fetch_code(request: Request, nonce: str = "") -> str:
     """The code that computes `request` in the kernel and publishes it as plain data,
     stamped with `nonce` (see `execute._Runner.fetch`: only a message in reply to this very
     request, carrying this nonce, is taken as the answer)."""
-    spec = {"key": request.key, "nonce": nonce, "expression": request.expression(), "inputs": request.inputs()}
-    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": json.dumps(spec), "max_array": MAX_ARRAY_BYTES,
-                             "max_int_bits": MAX_INT_BITS}
+    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": request_spec(request, nonce),
+                              "max_array": MAX_ARRAY_BYTES, "max_int_bits": MAX_INT_BITS}

@@ -308,6 +308,7 @@ def kernel_environment(scratch: Path, seed: int, sandboxed: bool, options: Kerne
     scratch = Path(SANDBOX_HOME) if sandboxed else scratch
     env = {
         "ITMAL_PROFILE": options.profile,
+        "ITMAL_GRADING": "1",  # the in-notebook self-check (itmal_grader.check) does nothing here
         **options.data_paths(sandboxed),
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]),
         "HOME": str(scratch),

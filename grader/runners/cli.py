@@ -92,6 +92,18 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-sandbox", action="store_true", help="run the reference solutions here without bubblewrap")
     e.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
     e.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
+    # build-public-store: the reference values public checks compare against (grader/judge/public_store.py)
+    b = sub.add_parser("build-public-store", help="run the solutions and write the public reference store the "
+                                                  "assignment ships (only the values public checks name)")
+    b.add_argument("--assignment", default=None, metavar="NAME|DIR", help=ASSIGNMENT_HELP)
+    b.add_argument("--solutions", type=Path, default=None,
+                   help="reference solutions (default: $ITMAL_SOLUTIONS or the checkout's)")
+    b.add_argument("--out", type=Path, default=None, metavar="JSON",
+                   help="where to write it (default: public_reference.json in the assignment package)")
+    b.add_argument("--exercises", default=None, help="comma-separated exercises (default: every one that needs it)")
+    b.add_argument("--profile", choices=("quick", "full"), default="quick",
+                   help="the profile students self-check with (default: quick)")
+    b.add_argument("--no-sandbox", action="store_true", help="run the reference solutions without bubblewrap")
     return p
 
 
@@ -116,6 +128,30 @@ def _similarity(out: Path, assignment: str | None, settings: SimilaritySettings,
                                     "(evidence to review, never a penalty) and similarity.csv"))
 
 
+def build_public_store(args, console: Console) -> int:
+    from grader.grade import reference_answers
+    from grader.judge import public_store
+    from grader.judge.reference import _versions
+
+    config = GradingConfig(sandbox=choose(require=False, disable=args.no_sandbox), limits=Limits(),
+                           solutions_dir=args.solutions or default_solutions_dir(args.assignment),
+                           profile=args.profile, assignment=args.assignment)
+    package = config.assignment_package()
+    wanted = args.exercises.split(",") if args.exercises else list(package.exercises)
+    unknown = [w for w in wanted if w not in package.exercises]
+    if unknown or config.solutions_dir is None:
+        console.print(_error("error:", f"unknown exercises: {', '.join(unknown)}" if unknown
+                             else "no reference solutions: give --solutions"))
+        return 2
+    store = public_store.build({w: package.exercises[w] for w in wanted},
+                               lambda ex: reference_answers(ex, config), args.profile, _versions())
+    out = args.out or package.public_store
+    public_store.write(out, store)
+    n = sum(len(k) for qs in store["values"].values() for k in qs.values())
+    console.print(terminal_text(f"wrote {n} public reference values of {len(store['values'])} exercises to {out}"))
+    return 0
+
+
 def _error(head: str, text: object) -> Text:
     """A red heading and text that may hold a student's (or anyone's) words: never markup,
     controls and escape sequences made visible."""
@@ -134,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         from grader.runners.export import export_command as export_grades_command
 
         return export_grades_command(args, console)
+    if args.command == "build-public-store":
+        return build_public_store(args, console)
     if args.command == "export-gradescope":
         from grader.runners.gradescope import export_command
 

@@ -9,6 +9,8 @@ pytest-xdist carries back to the controller. The controller's reporter (kept in
 
 from __future__ import annotations
 
+import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -64,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _grading_config(config: pytest.Config):
     if _config_key not in config.stash:
         from grader.grade import GradingConfig, default_solutions_dir
-        from grader.kernel.sandbox import Limits, choose
+        from grader.kernel.sandbox import Limits, UnsandboxedWarning, choose
 
         assignment = config.getoption("itmal_assignment")
         limits = Limits()
@@ -77,15 +79,27 @@ def _grading_config(config: pytest.Config):
             from dataclasses import replace
 
             limits = replace(limits, **overrides)
+        solutions = config.getoption("itmal_solutions") or default_solutions_dir(assignment)
+        hidden = config.getoption("itmal_hidden_checks")
+        with warnings.catch_warnings():
+            if _self_check(solutions, hidden):  # a student's own code on their own machine: no alarm
+                warnings.simplefilter("ignore", UnsandboxedWarning)
+            sandbox = choose(require=config.getoption("itmal_require_sandbox"))
         config.stash[_config_key] = GradingConfig(
-            sandbox=choose(require=config.getoption("itmal_require_sandbox")),
+            sandbox=sandbox,
             limits=limits,
-            solutions_dir=config.getoption("itmal_solutions") or default_solutions_dir(assignment),
-            hidden_dir=config.getoption("itmal_hidden_checks"),
+            solutions_dir=solutions,
+            hidden_dir=hidden,
             profile=config.getoption("itmal_profile"),
             assignment=assignment,
         )
     return config.stash[_config_key]
+
+
+def _self_check(solutions: Path | None, hidden: Path | None) -> bool:
+    """A student's run: neither the solutions nor hidden checks are here."""
+    return (solutions is None or not Path(solutions).is_dir()) and hidden is None and not os.environ.get(
+        "ITMAL_HIDDEN_CHECKS")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
@@ -146,7 +160,9 @@ class QuestionItem(pytest.Item):
 
         result = self.parent.result()
         q = next(q for q in result.questions if q.id == self.question_id)
-        self.user_properties += [("itmal_points", q.points), ("itmal_max_points", q.max_points),
+        journal = [q.id for ex in _grading_config(self.config).catalogue().values() for q in ex.questions]
+        self.user_properties += [("itmal_order", journal.index(q.id)),
+                                 ("itmal_points", q.points), ("itmal_max_points", q.max_points),
                                  ("itmal_unchecked_points", q.unchecked_points),
                                  ("itmal_outcome", q.outcome.value), ("itmal_title", q.title),
                                  ("itmal_feedback", q.feedback(show_hidden=False))]
@@ -178,6 +194,11 @@ def _outcome_text(value: str) -> str:
         return value.replace("_", " ")
 
 
+def _in_journal_order(rows: dict[str, dict]) -> list[dict]:
+    """Rows as the journal orders its questions (then by node id: the notebook's path)."""
+    return sorted(rows.values(), key=lambda r: (r.get("itmal_order", 0), r["nodeid"]))
+
+
 class PointsReporter:
     """Collects points from test reports (local or from xdist workers); prints and writes them."""
 
@@ -206,7 +227,7 @@ class PointsReporter:
             table.add_column(col, justify=just)
         total = checked_max = unchecked = 0.0
         left_to_instructor = []
-        for row in sorted(self.rows.values(), key=lambda r: r["nodeid"]):
+        for row in _in_journal_order(self.rows):
             qid = row["nodeid"].split("::")[-1]
             # Older workers may not send it: then every check was judged here.
             left = row.get("itmal_unchecked_points", 0.0)
@@ -238,7 +259,7 @@ class PointsReporter:
         from grader.outputs.report import gradescope_document, gradescope_test
 
         tests = []
-        for r in sorted(self.rows.values(), key=lambda r: r["nodeid"]):
+        for r in _in_journal_order(self.rows):
             test = gradescope_test(r["nodeid"].split("::")[-1], r["itmal_title"], r["itmal_points"],
                                    r["itmal_max_points"], r["itmal_outcome"], r["itmal_feedback"])
             # the points of max_score that only the instructor's run judges (0: all checked here)

@@ -119,6 +119,8 @@ def build_notebook(exercise: str, mode: str, variant: Variant | None = None) -> 
             cell.metadata["tags"] = list(spec.tags)
         cells.append(cell)
     assert not unused, f"{exercise}: patches for unknown cells {sorted(unused)}"
+    if mode == "stub":
+        cells = with_self_check_cells(exercise, cells)
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
@@ -126,6 +128,26 @@ def build_notebook(exercise: str, mode: str, variant: Variant | None = None) -> 
     })
     nbformat.validate(nb)
     return nb
+
+
+def with_self_check_cells(exercise: str, cells: list) -> list:
+    """The stub's cells with one untagged self-check cell after each question's last code cell
+    (grader/runners/incell.py). The grader never runs such cells; a student may delete them."""
+    last = {}
+    for i, cell in enumerate(cells):
+        for tag in cell.metadata.get("tags", []):
+            if cell.cell_type == "code" and tag.count(".") == 1 and not tag.endswith(".setup"):
+                last[tag] = i
+    after = {i: qid for qid, i in last.items()}
+    out = []
+    for i, cell in enumerate(cells):
+        out.append(cell)
+        if i in after:
+            check = new_code_cell(f"from itmal_grader import check  # optional: your self-check of this question\n"
+                                  f"check(\"{after[i]}\")")
+            check.id = f"{exercise.replace('_', '-')}-{after[i].split('.')[1]}-check"
+            out.append(check)
+    return out
 
 
 def targets() -> list[tuple[Path, str, str, Variant | None]]:
