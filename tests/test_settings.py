@@ -120,8 +120,9 @@ def test_settings_from_pyproject_and_grader_toml_under_the_flags(tmp_path, cache
         '[project]\nname = "course"\n\n[tool.itmal-grader]\nassignment = "tiny"\n'
         f'solutions = "{TINY_SOLUTIONS}"\nprofile = "full"\ncell-timeout = 70\n')
     (subs / "grader.toml").write_text('out = "../grades"\nprofile = "quick"\nexercises = ["squares"]\njobs = 2\n')
-    done = _grade([subs / "right", subs / "wrong", "--cell-timeout", "60"], env, cwd=course)
+    done = _grade([*sorted(subs.iterdir()), "--cell-timeout", "60"], env, cwd=course)  # as `hand-ins/*` gives them
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "grader.toml: not a notebook" not in done.stderr
     pin = json.loads((course / "grades" / "grader-settings.json").read_text())["settings"]
     assert pin["assignment"] == str((course / "tiny").resolve())  # relative to pyproject.toml
     assert pin["profile"] == "quick"  # grader.toml over pyproject.toml

@@ -16,7 +16,7 @@ from grader import __version__
 from grader.grade import GradingConfig
 from grader.judge.assignments import load as load_assignment
 from grader.runners.batch import BatchInputError, PrimingInterrupted, check_inputs, grade_batch
-from grader.runners.settings import Settled, SettingsError, given_settings, settle, write_pin
+from grader.runners.settings import BESIDE, Settled, SettingsError, given_settings, settle, write_pin
 from grader.outputs.gradebook import ManualSheetError
 from grader.outputs.inert import label, terminal_text
 from grader.outputs.report import plain_lines, print_result
@@ -110,6 +110,9 @@ def _settings(args) -> Settled:
     """This run's settings (flags over configuration files over the pin in --out), checked and
     pinned; the command line checked for mistakes. Nothing is graded yet."""
     given, files = given_settings(args, args.paths, Path.cwd())
+    # `submissions/*` names the grader.toml beside them too: a setting, not a stray file
+    read = [Path(f) for f in files if Path(f).name == BESIDE]
+    args.paths = [p for p in args.paths if not any(p.name == BESIDE and p.is_file() and p.samefile(f) for f in read)]
     if "out" not in given:
         raise SettingsError("--out is required (or `out` in a configuration file)")
     out, jobs = Path(given["out"].value), given["jobs"].value if "jobs" in given else os.cpu_count() or 1
