@@ -73,9 +73,7 @@ class GradingConfig:
             h.update(self.references.read_bytes())
         for folder in (self.hidden_dir, self.solutions_dir):
             if folder is not None and folder.is_dir():
-                for f in sorted(folder.rglob("*")):
-                    if f.is_file() and "__pycache__" not in f.parts:
-                        h.update(f.name.encode() + f.read_bytes())
+                _hash_folder(h, folder)
         return h.hexdigest()
 
     def kernel_options(self) -> KernelOptions:
@@ -92,6 +90,22 @@ def kernel_data_sets(cache_dir: Path) -> dict[str, Path]:
         return {}
     found = kernel_data_dir(cache_dir)
     return {"mnist": found} if found is not None else {}
+
+
+def _hash_folder(h, folder: Path) -> None:
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(f.name.encode() + f.read_bytes())
+
+
+def folder_fingerprint(folder: Path) -> str | None:
+    """A hash of a folder's files (hidden checks, solutions), as the configuration's
+    fingerprint sees them; None when it is not a folder."""
+    if not folder.is_dir():
+        return None
+    h = hashlib.sha256()
+    _hash_folder(h, folder)
+    return h.hexdigest()
 
 
 def _str(p: Path | None) -> str | None:
@@ -136,14 +150,8 @@ def _plan_description(plan: FetchPlan) -> list:
     return sorted((q, r.key, r.expression(), json.dumps(r.inputs())) for q, r in plan.requests())
 
 
-def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, dict[str, Answer]] | None:
-    """The reference solution's answers for `exercise`: from the configured store, else from
-    the cache or by running the solution once."""
-    if config.references is not None:
-        stored = ref_cache.read_store(config.references)
-        if exercise.name not in stored:
-            raise RuntimeError(f"{config.references.name} holds no reference answers for {exercise.name}")
-        return stored[exercise.name]
+def _solution(exercise: Exercise, config: GradingConfig) -> tuple[Path, object, Path] | None:
+    """The exercise's solution notebook (path, contents) and the cache file of its answers."""
     if config.solutions_dir is None:
         return None
     solution = config.solutions_dir / exercise.notebook
@@ -153,7 +161,29 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
     located = locate_questions(nb, [q.id for q in exercise.questions], stub=stubs(config).get(exercise.name))
     key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located, FetchPlan())),
                               config.assignment_package().support_files, config.profile)
-    cache_file = config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}.json"
+    return solution, nb, config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}.json"
+
+
+def reference_cached(exercise: Exercise, config: GradingConfig) -> bool:
+    """Whether `reference_answers` can answer without running the solution."""
+    if config.references is not None:
+        return True
+    solution = _solution(exercise, config)
+    return solution is None or ref_cache.load(solution[2]) is not None
+
+
+def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, dict[str, Answer]] | None:
+    """The reference solution's answers for `exercise`: from the configured store, else from
+    the cache or by running the solution once."""
+    if config.references is not None:
+        stored = ref_cache.read_store(config.references)
+        if exercise.name not in stored:
+            raise RuntimeError(f"{config.references.name} holds no reference answers for {exercise.name}")
+        return stored[exercise.name]
+    solution = _solution(exercise, config)
+    if solution is None:
+        return None
+    path, nb, cache_file = solution
     cached = ref_cache.load(cache_file)
     if cached is not None:
         return cached
@@ -161,7 +191,7 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
     failed = [c for c in execution.cells.values() if c.status != "ok"]
     if failed:
         c = failed[0]
-        raise RuntimeError(f"the reference solution {solution.name} failed in cell {c.index + 1}: "
+        raise RuntimeError(f"the reference solution {path.name} failed in cell {c.index + 1}: "
                            f"{c.status} {c.ename} {c.evalue} {c.reason}")
     ref_cache.store(cache_file, execution.answers)
     return execution.answers

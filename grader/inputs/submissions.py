@@ -48,7 +48,7 @@ class Submission:
 # Output names that the batch itself writes beside the submissions' folders (or that an
 # operating system reserves); compared without case.
 RESERVED_NAMES = frozenset({"gradebook.csv", "leaderboard.csv", "summary.html", "manual.csv", "manual-latest.csv",
-                            "lms-students.csv", "roster.csv"})
+                            "lms-students.csv", "roster.csv", "grader-settings.json"})
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                               *(f"lpt{i}" for i in range(10))})
 _CLEAN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")

@@ -30,14 +30,15 @@ def _csv(rows: list[list]) -> str:
     return buf.getvalue()
 
 
-def gradebook_csv(results: list[SubmissionResult]) -> str:
-    """One row per submission, one column per question: importable into an LMS grade centre."""
+def gradebook_csv(results: list[SubmissionResult], questions: list[str] = ()) -> str:
+    """One row per submission, one column per question (`questions` first, so a question no row
+    was graded on yet still has its column): importable into an LMS grade centre."""
     if not results:
         return _csv([["submission", "handed_in", "total", "max_points", "verdict", "final"]])
     ordered = sorted(results, key=lambda r: r.name)
     # every question of every row (rows graded under different assignments may differ); a
     # question a row was not graded on is left blank, never a 0
-    qids = list(dict.fromkeys(q.id for r in ordered for q in r.questions))
+    qids = list(dict.fromkeys([*questions, *(q.id for r in ordered for q in r.questions)]))
     rows = [["submission", "handed_in", *qids, "total", "max_points", "verdict", "final"]]
     for r in ordered:
         points = {q.id: q.points for q in r.questions}

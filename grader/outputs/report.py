@@ -134,6 +134,23 @@ def print_result(result: SubmissionResult, console: Console | None = None) -> No
         console.print(terminal_text(f"note: {note}", "dim", multiline=True))
 
 
+def plain_lines(result: SubmissionResult, status: str = "") -> list[str]:
+    """The result for a log (stdout that is not a terminal: CI, cron, `| tee`): a line for the
+    submission, then one per question with its whole feedback on that line (its lines joined
+    by " | "), nothing wrapped or cut; student text made `visible`."""
+    head = f"{label(result.name, result.source)}: {result.points:g} / {result.max_points:g} points, {result.verdict}"
+    lines = [visible(head + (f" ({status})" if status else ""))]
+    if not result.sandbox.startswith("sandboxed"):
+        lines.append(visible(f"{result.name}: WARNING: {result.sandbox}"))
+    for q in result.questions:
+        # hidden checks say only passed/failed, as in results.json: a log travels further than a terminal
+        feedback = " | ".join(line.strip() for line in q.feedback(show_hidden=False).splitlines() if line.strip())
+        line = f"{result.name} {q.id} {q.points:g}/{q.max_points:g} {q.outcome.label}"
+        lines.append(visible(f"{line}: {feedback}" if feedback else line))
+    lines += [visible(f"{result.name} note: {note}") for note in result.notes]
+    return lines
+
+
 def write_submission_outputs(result: SubmissionResult, directory: Path, meta: dict) -> None:
     """Everything about one graded submission, each file atomic; grading.json goes last and
     marks the submission as done (it carries the full result and `meta`: fingerprints, time)."""

@@ -1,9 +1,12 @@
 """Grading many submissions: in parallel, each in its own worker process, resumable.
 
 A submission counts as done when DIR/<name>/grading.json exists with the same submission
-and configuration fingerprints and a final result; re-running the same command skips it
-(unless --force). Each result is written atomically by its worker as soon as it is done,
-so an interrupted or killed batch loses nothing already finished. The reference solutions
+fingerprint, a final result, and every exercise asked for graded under this configuration's
+fingerprint; re-running the same command skips it (unless --force). A run for some exercises
+(`exercises`) re-grades only those: the submission's other exercises keep their earlier
+results when these were graded from the same hand-in, and are left out otherwise. Each
+result is written atomically by its worker as soon as it is done, so an interrupted or
+killed batch loses nothing already finished. The reference solutions
 run once, in this process, before any worker starts; workers find them in the cache.
 
 The batch's own files (gradebook.csv, leaderboard.csv, manual.csv, summary.html) cover every
@@ -15,13 +18,17 @@ A command line that cannot be graded (a missing path, nothing gradable, --jobs b
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
 import signal
 import stat
+import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +36,7 @@ from pathlib import Path
 from grader.files import write_text_atomic
 from grader.outputs.gradebook import apply_manual, gradebook_csv, leaderboard_csv, manual_csv, read_manual
 from grader.judge import reference as reference_store
-from grader.grade import GradingConfig, reference_answers
+from grader.grade import GradingConfig, reference_answers, reference_cached
 from grader.outputs.html import summary_page
 from grader.outputs.inert import label
 from grader.judge.outcomes import Outcome, SubmissionResult
@@ -38,7 +45,7 @@ from grader.outputs.report import read_grading, write_submission_outputs
 from grader.judge.score import missing_exercise
 from grader.inputs.submissions import HASH_SEPARATOR, Submission, discover, fingerprint, submission_name
 from grader.runners.bulk import split_lms_downloads
-from grader.runners.worker import forked_main
+from grader.runners.worker import forked_main, with_kept
 
 
 @dataclass
@@ -53,6 +60,10 @@ class BatchReport:
 
 class BatchInputError(ValueError):
     """The command line cannot be graded as given; nothing was graded or written."""
+
+
+class PrimingInterrupted(KeyboardInterrupt):
+    """Ctrl-C while the reference solutions ran, before any submission was graded."""
 
 
 def _gradable(path: Path) -> bool:
@@ -89,20 +100,48 @@ def check_inputs(paths: list[Path], out: Path, jobs: int) -> None:
         raise BatchInputError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
 
 
-def _up_to_date(directory: Path, submission_fp: str, config_fp: str) -> bool:
+def _graded_under(meta: dict, names) -> dict[str, str]:
+    """Exercise -> the configuration fingerprint it was last graded under (a result saved
+    before per-exercise bookkeeping was graded whole, under meta["config"])."""
+    per = meta.get("exercises")
+    if isinstance(per, dict):
+        return {k: v for k, v in per.items() if isinstance(v, str)}
+    return {name: meta.get("config") for name in names}
+
+
+def _up_to_date(directory: Path, submission_fp: str, config_fp: str, wanted: list[str]) -> bool:
     saved = read_grading(directory)
     if saved is None:
         return False
     result, meta = saved
-    return (meta.get("submission") == submission_fp and meta.get("config") == config_fp and result.final)
+    under = _graded_under(meta, wanted)
+    return (meta.get("submission") == submission_fp and result.final
+            and all(under.get(name) == config_fp for name in wanted))
 
 
-def _worker_failed(sub: Submission, why: str, config: GradingConfig) -> SubmissionResult:
+def _kept(directory: Path, submission_fp: str, config: GradingConfig, wanted: list[str]) -> dict:
+    """What a run for the exercises `wanted` keeps of a submission's earlier result: its other
+    exercises' questions (plain data, for the worker) and the fingerprints they were graded
+    under; nothing when the earlier result was graded from another hand-in."""
+    saved = read_grading(directory)
+    if saved is None or saved[1].get("submission") != submission_fp:
+        return {"questions": [], "exercises": {}}
+    result, meta = saved
+    catalogue = config.catalogue()
+    exercise_of = {q.id: ex.name for ex in catalogue.values() for q in ex.questions}
+    under = _graded_under(meta, catalogue)
+    keep = [q for q in result.questions if exercise_of.get(q.id) in under and exercise_of[q.id] not in wanted]
+    return {"questions": [q.to_dict() for q in keep], "exercises": {exercise_of[q.id]: under[exercise_of[q.id]]
+                                                                    for q in keep}}
+
+
+def _worker_failed(sub: Submission, why: str, config: GradingConfig, job: dict) -> SubmissionResult:
     """A result that says the grader failed: scores 0 and is not final, so it is re-graded."""
     questions = [q for ex in config.catalogue().values()
                  for q in missing_exercise(ex, f"the grader failed on this submission: {why}", Outcome.GRADER_ERROR)]
-    return SubmissionResult(name=sub.name, questions=questions, sandbox=config.sandbox.describe(), notes=[why],
-                            source=sub.handed_in)
+    result = SubmissionResult(name=sub.name, questions=questions, sandbox=config.sandbox.describe(), notes=[why],
+                              source=sub.handed_in)
+    return with_kept(result, job, config)
 
 
 def _forkserver():
@@ -217,11 +256,18 @@ class _LocalRunner:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: int, force: bool = False,
                 manual: Path | None = None, progress: BatchProgress | None = None,
-                cluster: str | None = None) -> BatchReport:
+                cluster: str | None = None, exercises: list[str] | None = None,
+                on_result: Callable[[SubmissionResult], None] | None = None,
+                say: Callable[[str], None] = _say) -> BatchReport:
     """Grade every submission not yet graded under this configuration; locally with `jobs`
-    workers, or on the Dask cluster at address `cluster`."""
+    workers, or on the Dask cluster at address `cluster`. `exercises`: only these (default:
+    all); `on_result`: called with each result as it is done; `say`: cold-start progress."""
     check_inputs(paths, out, jobs)
     try:  # a sheet that cannot be used stops the run before grading, not after
         grades = read_manual(manual) if manual is not None else {}
@@ -231,20 +277,28 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
     subs, report.notes = discover(paths)
     subs = split_lms_downloads(subs, out, report.notes)  # an LMS's zip of a class: one per student
     config_fp = config.fingerprint()
+    wanted = list(exercises) if exercises is not None else list(config.catalogue())
     todo: list[tuple[dict, Submission]] = []
     for sub in subs:
         sub_fp = fingerprint(sub.source)
-        if not force and _up_to_date(out / sub.name, sub_fp, config_fp):
+        if not force and _up_to_date(out / sub.name, sub_fp, config_fp, wanted):
             report.skipped.append(sub.name)
             continue
+        kept = _kept(out / sub.name, sub_fp, config, wanted) if exercises is not None else None
+        under = {**(kept["exercises"] if kept else {}), **{name: config_fp for name in wanted}}
         job = {"config": config.to_dict(), "name": sub.name, "handed_in": sub.handed_in,
-               "source": str(sub.source.resolve()),
-               "out": str((out / sub.name).resolve()), "meta": {"submission": sub_fp, "config": config_fp}}
+               "source": str(sub.source.resolve()), "exercises": exercises, "keep": kept,
+               "out": str((out / sub.name).resolve()),
+               "meta": {"submission": sub_fp, "config": config_fp, "exercises": under}}
         todo.append((job, sub))
-    references = _prime_references(config, report) if todo else {}
+    try:
+        with _interruptible():
+            references = _prime_references(config, report, wanted, say) if todo else {}
+    except KeyboardInterrupt:
+        raise PrimingInterrupted() from None
     progress = progress or BatchProgress(total=len(todo), skipped=len(report.skipped))
     # A worker may take its notebooks' time limits, plus starting up and the reference check.
-    timeout = config.limits.notebook_timeout * max(1, len(config.catalogue())) + 120
+    timeout = config.limits.notebook_timeout * max(1, len(wanted)) + 120
     if cluster is not None:
         from grader.runners.cluster import ClusterRunner  # Dask only when asked for
 
@@ -258,7 +312,7 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
             for job, saved, why in runner.grade(todo, timeout, lambda name: progress.started(labels[name])):
                 name = job["name"]
                 if saved is None:
-                    result = _worker_failed(subs_by_name[name], why, config)
+                    result = _worker_failed(subs_by_name[name], why, config, job)
                     write_submission_outputs(result, out / name, {**job["meta"], "seconds": 0})
                     report.failed.append(name)
                 else:
@@ -267,27 +321,45 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
                         write_submission_outputs(result, out / name, meta)
                 report.graded.append(name)
                 progress.done(labels[name], result)
+                if on_result is not None:
+                    if grades:
+                        apply_manual(result, grades)
+                    on_result(result)
     except KeyboardInterrupt:
         runner.close()
         raise
     runner.close()
-    _write_batch_outputs(out, [s.name for s in subs], grades, report)
+    questions = [q.id for ex in config.catalogue().values() for q in ex.questions]
+    _write_batch_outputs(out, [s.name for s in subs], grades, report, questions)
     return report
 
 
-def _prime_references(config: GradingConfig, report: BatchReport) -> dict:
-    """Run (or load) every reference solution once, before the workers need it; return their
-    answers as plain data (what a cluster's workers get instead of the solutions). Exercises
-    whose data the grader lacks are skipped: their questions are a grader error anyway, and
-    their references would only fail, again and again."""
+def _prime_references(config: GradingConfig, report: BatchReport, wanted: list[str],
+                      say: Callable[[str], None]) -> dict:
+    """Run (or load) the reference solution of every exercise `wanted` once, before the workers
+    need it; return their answers as plain data (what a cluster's workers get instead of the
+    solutions). Exercises whose data the grader lacks are skipped: their questions are a grader
+    error anyway, and their references would only fail, again and again. Each solution that is
+    not cached yet is announced with `say` before it runs (a cold start takes minutes)."""
     available = dict(config.kernel_options().data)
     answers = {}
-    for exercise in config.catalogue().values():
+    catalogue = config.catalogue()
+    exercises = [catalogue[name] for name in wanted]
+    ready = [e for e in exercises if not set(e.data) - set(available)]
+    cold = [e.name for e in ready if not _cached(e, config)]
+    started = time.monotonic()
+    if cold:
+        say(f"cold start: running {len(cold)} reference solution(s) once (cached for later runs); "
+            "Ctrl-C stops")
+    for exercise in exercises:
         lacking = sorted(set(exercise.data) - set(available))
         if lacking:
             report.notes.append(f"{exercise.name}: not graded, the grader has no copy of {', '.join(lacking)} "
                                 "(set ITMAL_MNIST_DIR; see the README)")
             continue
+        if exercise.name in cold:
+            say(f"reference solution {cold.index(exercise.name) + 1}/{len(cold)}: {exercise.name} "
+                f"({time.monotonic() - started:.0f} s so far)")
         try:
             found = reference_answers(exercise, config)
         except Exception as exc:
@@ -295,7 +367,35 @@ def _prime_references(config: GradingConfig, report: BatchReport) -> dict:
             continue
         if found is not None:
             answers[exercise.name] = reference_store.to_plain(found)
+    if cold:
+        say(f"reference solutions ready after {time.monotonic() - started:.0f} s")
     return answers
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """Ctrl-C raises KeyboardInterrupt right where it lands, even in a kernel's event loop:
+    asyncio.run would otherwise take SIGINT over (it only cancels its task, which the
+    execution code may absorb as a failed run, and the batch would go on grading)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _cached(exercise, config: GradingConfig) -> bool:
+    try:
+        return reference_cached(exercise, config)
+    except Exception:  # a solution that cannot be read: its run fails below, with a note
+        return False
 
 
 _HASHED_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,38}[A-Za-z0-9])?" + re.escape(HASH_SEPARATOR)
@@ -346,7 +446,8 @@ def graded_submissions(out: Path, notes: list[str]) -> list[tuple[SubmissionResu
     return found
 
 
-def _write_batch_outputs(out: Path, names: list[str], grades: dict, report: BatchReport) -> None:
+def _write_batch_outputs(out: Path, names: list[str], grades: dict, report: BatchReport,
+                         questions: list[str] = ()) -> None:
     """Rebuild the batch's tables from every submission graded into `out` (not only `names`,
     this command line's), merging the instructor's manual points into each."""
     graded = graded_submissions(out, report.notes)
@@ -364,7 +465,7 @@ def _write_batch_outputs(out: Path, names: list[str], grades: dict, report: Batc
     by_name = {r.name: r for r in results}
     report.results = [by_name[name] for name in names if name in by_name]
     report.book = results
-    write_text_atomic(out / "gradebook.csv", gradebook_csv(results))
+    write_text_atomic(out / "gradebook.csv", gradebook_csv(results, questions))
     write_text_atomic(out / "leaderboard.csv", leaderboard_csv(results))
     write_text_atomic(out / "summary.html", summary_page(results, seconds))
     sheet = out / "manual.csv"

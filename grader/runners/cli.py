@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,12 +14,14 @@ from rich.text import Text
 from grader import __version__
 
 from grader.grade import GradingConfig, default_solutions_dir
-from grader.runners.batch import BatchInputError, check_inputs, grade_batch
+from grader.judge.assignments import load as load_assignment
+from grader.runners.batch import BatchInputError, PrimingInterrupted, check_inputs, grade_batch
+from grader.runners.settings import BESIDE, Settled, SettingsError, given_settings, settle, write_pin
 from grader.outputs.gradebook import ManualSheetError
 from grader.outputs.inert import label, terminal_text
 from grader.files import write_text_atomic
 from grader.outputs.lms_export import roster_csv
-from grader.outputs.report import choice_text, print_result
+from grader.outputs.report import choice_text, plain_lines, print_result
 from grader.outputs.similarity import SimilaritySettings
 from grader.runners.bulk import ROSTER
 from grader.runners.similar import write_similarity
@@ -36,13 +39,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade submissions: each a folder of notebooks, a zip of them, or one notebook")
     g.add_argument("paths", nargs="+", type=Path, metavar="SUBMISSION")
-    g.add_argument("--out", type=Path, required=True,
-                   help="output folder: gradebook.csv, summary.html, ..., <submission>/results.json")
-    g.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: cores)")
+    g.add_argument("--out", type=Path, default=None,
+                   help="output folder: gradebook.csv, summary.html, ..., <submission>/results.json "
+                        "(required, here or in a configuration file)")
+    g.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
     g.add_argument("--cluster", default=None, metavar="ADDRESS",
                    help="grade on the workers of a running dask.distributed cluster (e.g. tcp://host:8786) "
                         "instead of --jobs local workers; outputs are written here as in a local run")
-    g.add_argument("--force", action="store_true", help="re-grade submissions already graded and unchanged")
+    g.add_argument("--force", action="store_true",
+                   help="re-grade submissions already graded and unchanged; with settings that differ from "
+                        "those pinned in --out, grade with them this once (the pin stays)")
+    g.add_argument("--reconfigure", action="store_true",
+                   help="pin this run's settings in --out (instead of stopping where they differ from the pin)")
+    g.add_argument("--exercises", default=None, metavar="NAME,...",
+                   help="grade only these exercises (default: all); the others keep their earlier results")
     g.add_argument("--manual", type=Path, default=None, metavar="CSV",
                    help="merge the instructor's points for text answers (the filled-in manual.csv); "
                         "nothing is executed again")
@@ -53,10 +63,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder of the instructor's hidden checks (default: $ITMAL_HIDDEN_CHECKS)")
     g.add_argument("--require-sandbox", action="store_true", help="fail instead of running student code unsandboxed")
     g.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap (trusted code only)")
-    g.add_argument("--profile", choices=("quick", "full"), default="full",
+    g.add_argument("--profile", choices=("quick", "full"), default=None,
                    help="full: the course's data sizes and epochs (default); quick: subsets, for fast checks")
-    g.add_argument("--cell-timeout", type=float, default=Limits.cell_timeout, help="seconds per cell")
-    g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_timeout, help="seconds per notebook")
+    g.add_argument("--cell-timeout", type=float, default=None, help=f"seconds per cell (default {Limits.cell_timeout:g})")
+    g.add_argument("--notebook-timeout", type=float, default=None,
+                   help=f"seconds per notebook (default {Limits.notebook_timeout:g})")
     _similarity_options(g, prefix="similarity-")
     g.add_argument("--roster", type=Path, default=None, metavar="CSV",
                    help="who handed in what (columns submission, student_id, name): copied into --out for "
@@ -161,6 +172,40 @@ def _error(head: str, text: object) -> Text:
 SHOW_TABLES_UP_TO = 5  # submissions; a bigger batch gets the progress lines and summary.html
 
 
+def _path(value: str | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _exercises(value: object, assignment: str | None) -> list[str] | None:
+    """--exercises (a comma-separated string, or a file's list) checked against the assignment."""
+    if value is None:
+        return None
+    names = [n for n in (re.split(r"[,\s]+", value) if isinstance(value, str) else value) if n]
+    known = list(load_assignment(assignment).exercises)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        what = f"unknown exercise {', '.join(map(repr, unknown))}" if unknown else "no exercise named"
+        raise SettingsError(f"--exercises: {what}; this assignment's exercises: {', '.join(known)}")
+    return [n for n in known if n in names]
+
+
+def _settings(args) -> Settled:
+    """This run's settings (flags over configuration files over the pin in --out), checked and
+    pinned; the command line checked for mistakes. Nothing is graded yet."""
+    given, files = given_settings(args, args.paths, Path.cwd())
+    # `submissions/*` names the grader.toml beside them too: a setting, not a stray file
+    read = [Path(f) for f in files if Path(f).name == BESIDE]
+    args.paths = [p for p in args.paths if not any(p.name == BESIDE and p.is_file() and p.samefile(f) for f in read)]
+    if "out" not in given:
+        raise SettingsError("--out is required (or `out` in a configuration file)")
+    out, jobs = Path(given["out"].value), given["jobs"].value if "jobs" in given else os.cpu_count() or 1
+    check_inputs(args.paths, out, jobs)
+    run = settle(given, out, force=args.force, reconfigure=args.reconfigure)
+    run.others.update(out=out, jobs=jobs, exercises=_exercises(run.others.get("exercises"), run.values["assignment"]))
+    run.notes[:0] = [f"settings from {where}" for where in files]
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     """Results (the tables, the closing line) go to stdout; errors, notes and progress to stderr."""
     args = _parser().parse_args(argv)
@@ -182,59 +227,76 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         _similarity(args.out, args.assignment, SimilaritySettings(args.threshold, args.common_share), console, errors)
         return 0
-    try:  # a command line that is surely a mistake stops here, before the sandbox is even probed
-        check_inputs(args.paths, args.out, args.jobs)
-    except BatchInputError as exc:
+    try:
+        run = _settings(args)
+    except (SettingsError, BatchInputError) as exc:  # surely a mistake: stops before the sandbox is probed
         errors.print(_error("error:", exc))
         return 2
+    values, out = run.values, run.others["out"]
     try:  # a roster that cannot be read stops here too
         roster = read_roster(args.roster) if args.roster is not None else None
     except (OSError, SheetError) as exc:
         errors.print(_error("error:", f"cannot use --roster {args.roster}: {getattr(exc, 'strerror', None) or exc}"))
         return 2
     try:
-        sandbox = choose(require=args.require_sandbox, disable=args.no_sandbox)
+        sandbox = choose(require=values["sandbox"] == "required", disable=values["sandbox"] == "off")
     except SandboxUnavailable as exc:
         errors.print(_error("error:", exc))
         return 2
+    write_pin(run)  # only now: a run stopped by a mistake pins nothing
     config = GradingConfig(
         sandbox=sandbox,
-        limits=Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout),
-        solutions_dir=args.solutions or default_solutions_dir(args.assignment),
-        hidden_dir=args.hidden_checks,
-        profile=args.profile,
-        assignment=args.assignment,
+        limits=Limits(cell_timeout=values["cell-timeout"], notebook_timeout=values["notebook-timeout"]),
+        solutions_dir=_path(values["solutions"]),
+        hidden_dir=_path(values["hidden-checks"]),
+        profile=values["profile"],
+        assignment=values["assignment"],
     )
+    plain = not console.is_terminal  # a log (CI, cron, | tee): lines, never a squeezed table
+
+    def finished(result):
+        for line in plain_lines(result):
+            print(line, flush=True)
+
     status = 0
     try:
-        report = grade_batch(args.paths, args.out, config, jobs=args.jobs, force=args.force, manual=args.manual,
-                             cluster=args.cluster)
+        report = grade_batch(args.paths, out, config, jobs=run.others["jobs"], force=args.force, manual=args.manual,
+                             cluster=run.others.get("cluster"), exercises=run.others.get("exercises"),
+                             on_result=finished if plain else None)
     except (BatchInputError, ManualSheetError, ConnectionError) as exc:  # ConnectionError: the --cluster is unreachable
         errors.print(_error("error:", exc))
         return 2
+    except PrimingInterrupted:
+        errors.print(_error("interrupted:", "stopped while running the reference solutions; nothing was graded "
+                                            "(those finished are cached)"))
+        return 130
     except KeyboardInterrupt:
         errors.print(_error("interrupted:", "finished submissions are saved; run the same command to go on"))
         return 130
     if roster is not None:
-        write_text_atomic(args.out / ROSTER, roster_csv(roster))
-    for note in report.notes:
+        write_text_atomic(out / ROSTER, roster_csv(roster))
+    for note in [*run.notes, *report.notes]:  # after grading: a run stopped by a mistake says one line
         errors.print(Text.assemble(("note:", "yellow"), " ", terminal_text(note, multiline=True)))
-    if len(report.results) <= SHOW_TABLES_UP_TO:
+    if plain:  # the graded ones were shown as they finished
+        for result in report.results:
+            if result.name in report.skipped:
+                print("\n".join(plain_lines(result, "unchanged, not re-graded")), flush=True)
+    elif len(report.results) <= SHOW_TABLES_UP_TO:
         for result in report.results:
             print_result(result, console)
-    else:  # no tables: the duplicate notebooks' choice still shows, one line each
+    if plain or len(report.results) > SHOW_TABLES_UP_TO:  # no tables: the duplicate notebooks' choice, a line each
         for result in report.results:
             for choice in result.choices:
                 console.print(terminal_text(f"{label(result.name, result.source)}: duplicate notebooks: "
                                             f"{choice_text(choice)}"))
     not_final = [label(r.name, r.source) for r in report.results if not r.final]
     console.print(terminal_text(f"graded {len(report.graded)}, skipped {len(report.skipped)} (unchanged); "
-                                f"outputs in {args.out}: gradebook.csv ({len(report.book)} submissions), "
+                                f"outputs in {out}: gradebook.csv ({len(report.book)} submissions), "
                                 "summary.html, leaderboard.csv, manual.csv, "
-                                "<submission>/results.json and feedback.html"))
+                                "<submission>/results.json and feedback.html"), soft_wrap=True)
     if len(report.book) > 1:
         try:  # the grades are written; a failed report costs only itself
-            _similarity(args.out, args.assignment, SimilaritySettings(args.similarity_threshold,
+            _similarity(out, values["assignment"], SimilaritySettings(args.similarity_threshold,
                                                                       args.similarity_common_share),
                         console, errors, report.book)
         except Exception as exc:

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from grader.grade import GradingConfig, grade_submission
-from grader.judge.outcomes import Outcome, SubmissionResult
+from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.outputs.report import write_submission_outputs
 from grader.judge.score import missing_exercise
 from grader.inputs.nofollow import Skipped
@@ -44,12 +44,41 @@ def grade_job(job: dict) -> tuple[SubmissionResult, dict]:
         else:
             # one notebook handed in as the whole submission: graded for every exercise
             only = set(config.catalogue()) if sub.kind == "notebook" else None
+            if job.get("exercises") is not None:
+                only = set(job["exercises"])
             # entries a cluster's coordinator skipped in a folder before packing it
             skipped = [Skipped(rel, why) for rel, why in job.get("skipped", [])]
             result = grade_submission(path, config, only=only, skipped=skipped)
     result.name, result.source = sub.name, sub.handed_in
+    result = with_kept(result, job, config)
     # the kernels' time, not the wall clock: hidden requests' time must reach no output
     return result, {**job["meta"], "seconds": result.seconds}
+
+
+def with_kept(result: SubmissionResult, job: dict, config: GradingConfig) -> SubmissionResult:
+    """For a run of some exercises (job["exercises"]): the result of those, and for every other
+    exercise the questions the batch kept of the earlier result (job["keep"]), in the
+    catalogue's order; an exercise neither graded nor kept has no questions (blank)."""
+    wanted = job.get("exercises")
+    if wanted is None:
+        return result
+    catalogue = config.catalogue()
+    kept = {q["id"]: QuestionResult.from_dict(q) for q in (job.get("keep") or {}).get("questions", [])}
+    graded = {q.id: q for q in result.questions}
+    questions, have, never = [], [], []
+    for name, exercise in catalogue.items():
+        source = graded if name in wanted else kept
+        found = [source[q.id] for q in exercise.questions if q.id in source]
+        questions += found
+        if name not in wanted:
+            (have if found else never).append(name)
+    if have or never:
+        parts = [f"this run graded only {', '.join(wanted)}"]
+        parts += [f"earlier results kept for {', '.join(have)}"] if have else []
+        parts += [f"not graded: {', '.join(never)}"] if never else []
+        result.notes.append("; ".join(parts))
+    result.questions = questions
+    return result
 
 
 def run_job(job: dict) -> None:
