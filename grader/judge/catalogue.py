@@ -65,6 +65,9 @@ class Question:
     # show their share of the points as left to the instructor instead of handing it to the
     # public checks. tests/test_catalogue_judged_by.py checks it against hidden/.
     hidden_weight: float = 0.0
+    # A function question: right on some inputs by coincidence is not right. Its points come
+    # only when every check passes, the given inputs' and the hidden ones' alike.
+    all_or_nothing: bool = False
 
 
 @dataclass(frozen=True)

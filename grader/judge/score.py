@@ -12,7 +12,7 @@ from typing import Any
 
 from grader.judge.catalogue import HIDDEN_LEFT_TO_INSTRUCTOR, INSTRUCTOR, LEFT_TO_INSTRUCTOR, Exercise, Question
 from grader.judge.checks import CheckFailed
-from grader.kernel.execute import END, CellRun, Execution, FetchPlan
+from grader.kernel.execute import END, CellRun, Execution, FetchPlan, cell_label
 from grader.inputs.notebook import QuestionCells, answer_text
 from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
 from grader.kernel.plaindata import Answer
@@ -113,11 +113,11 @@ def _cell_failure(execution: Execution, cells: QuestionCells | None) -> CellRun 
     return execution.first_failure(cells.code)
 
 
-def _explain(failure: CellRun, result: CheckResult) -> CheckResult:
+def _explain(failure: CellRun, result: CheckResult, judges: str = "code") -> CheckResult:
     """Turn a check that failed for lack of an answer into what really happened in the cell."""
     if result.outcome not in (Outcome.MISSING, Outcome.CODE_FAILED, Outcome.WRONG) or failure is None:
         return result
-    where = f"cell {failure.index + 1}"
+    where = cell_label(failure.index)
     if failure.status == "error":
         if failure.ename == "NotImplementedError":
             result.outcome, result.message = Outcome.MISSING, f"not implemented yet ({where} still raises NotImplementedError)"
@@ -125,6 +125,13 @@ def _explain(failure: CellRun, result: CheckResult) -> CheckResult:
             result.outcome = Outcome.CODE_FAILED
             result.message = (f"{where} raised {failure.ename}: {failure.evalue}, so this could not be "
                               f"checked.\n{failure.traceback}")
+        elif result.outcome is Outcome.WRONG and judges == "code":
+            # The cell set the answer, then raised: what was checked is whatever the code had got
+            # to (often the stub's or a placeholder value), so the crash is the news, not the value.
+            result.outcome = Outcome.CODE_FAILED
+            result.message = (f"{where} raised {failure.ename}: {failure.evalue}, so the code did not finish "
+                              f"and its answer could not count (the check saw: {result.message}).\n"
+                              f"{failure.traceback}")
     elif failure.status == "timeout":
         result.outcome, result.message = Outcome.TIMED_OUT, f"{where}: {failure.reason}"
     elif failure.status == "died":
@@ -184,7 +191,7 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
     ev = Evidence(question, answers, reference, figures, text)
     failure = _cell_failure(execution, cells)
     result = QuestionResult(question.id, question.title, question.points, answer_text=text,
-                            figures=figures[:MAX_FIGURES_KEPT])
+                            figures=figures[:MAX_FIGURES_KEPT], all_or_nothing=question.all_or_nothing)
     for check in question.checks:
         cr = CheckResult(check.name, Outcome.PASSED, weight=check.weight, hidden=check.hidden)
         if reference is None and check.judged_by == INSTRUCTOR:
@@ -198,7 +205,7 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             check.run(ev)
         except CheckFailed as exc:
             cr.outcome, cr.message = exc.outcome, exc.message
-            cr = _explain(failure, cr)
+            cr = _explain(failure, cr, check.judges)
         except NoReference as exc:
             cr.outcome, cr.message = Outcome.NOT_CHECKED, str(exc)
         except GraderError as exc:
