@@ -177,4 +177,4 @@ def test_self_check_of_the_typical_mistakes_is_honest(workdir, tmp_path, monkeyp
     assert got == round(sum(t["score"] for t in doc["tests"]), 4)
     assert sorted(left_list) == sorted(t["number"] for t in doc["tests"]
                                        if t["extra_data"]["judged_only_by_instructor"])
-    assert "perceptron.qa" in left_list and "mlp_moon.qa" in left_list and "regularizers.qa" in left_list
+    assert "perceptron.qa" in left_list and "mlp_mnist.qa" in left_list and "regularizers.qa" in left_list
