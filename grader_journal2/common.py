@@ -11,7 +11,7 @@ import numpy as np
 
 from grader.judge.checks import CheckFailed, as_numbers, wrong
 from grader.judge.outcomes import Outcome
-from grader.kernel.requests import Call, Predict, encode_input
+from grader.kernel.requests import Call, Predict, encode_input, recompute
 
 # --------------------------------------------------------------------------------------------
 # Held-out digits: the grader's own evaluation data (shared with gridsearch)
@@ -50,13 +50,40 @@ def predict_digits(model: str) -> PredictDigits:
 
 
 def predicted_labels(name: str, got, n: int) -> np.ndarray:
-    """A model's predictions for the n held-out digits, as integer class labels."""
-    arr = (got if isinstance(got, np.ndarray) else as_numbers(name, got)).reshape(-1)
+    """A model's predictions for the n held-out digits, as class labels. A model whose predict
+    gives one row of class scores per digit (Keras' probabilities) is judged on their argmax."""
+    arr = got if isinstance(got, np.ndarray) else as_numbers(name, got)
+    if arr.ndim == 2 and arr.shape[0] == n and arr.shape[1] >= 2:
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise wrong(f"{name}: the predicted class scores contain NaN or infinity")
+        return arr.argmax(axis=1)
+    arr = arr.reshape(-1)
     if arr.size != n:
         raise wrong(f"{name}: expected {n} predictions (one per held-out digit), got {arr.size}")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise wrong(f"{name}: the predictions contain NaN or infinity")
     return arr
+
+
+def own_predictions_request(model: str, features: str) -> Call:
+    """`model.predict(features)` recomputed in the kernel on the student's own objects."""
+    return recompute(f"{model}.predict", features)
+
+
+def check_own_predictions(ev, name: str, model: str, features: str) -> np.ndarray:
+    """The predictions `name` the student reports are `model.predict(features)` (as class labels),
+    which the grader recomputed: predictions typed in or taken from another model do not count.
+    Returns them as labels. At most 0.1% may differ (a float tie broken another way)."""
+    reported = ev.answer(name)
+    n = int(np.shape(as_numbers(name, reported))[0]) if np.ndim(as_numbers(name, reported)) else 1
+    mine = predicted_labels(name, reported, n)
+    key = own_predictions_request(model, features).key
+    own = predicted_labels(key, ev.answer(key), n)
+    differ = int(np.sum(mine != own))
+    if differ > n // 1000:
+        raise wrong(f"{name} differs from {key}, which the grader recomputed from your model, on {differ} of "
+                    f"{n} inputs ({differ / n:.1%}): {name} should be your model's own predictions for {features}")
+    return mine
 
 
 def held_out_score(name: str, model: str, ev, score_fn) -> tuple[float, float]:

@@ -1,12 +1,13 @@
-"""Gradient descent (L05): every theta is judged against least squares on the student's own data."""
+"""Gradient descent (L05): every theta is judged against least squares on the student's own data,
+and must be the end of the path the student's own loop recorded; the Qe figure by the paths it draws."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from grader.judge.checks import check_close, wrong
+from grader.judge.checks import CheckFailed, as_numbers, check_close, check_figure, check_reported, wrong
 from grader.kernel.requests import value
-from grader.judge.catalogue import Check, Exercise, Question, figure, text_answer
+from grader.judge.catalogue import Check, Exercise, Question, text_answer
 
 DATA = (value("X_b"), value("y"))
 
@@ -22,11 +23,48 @@ def least_squares(ev) -> np.ndarray:
     return np.linalg.lstsq(X_b, y, rcond=None)[0]
 
 
-def theta_check(name: str, *, atol: float, weight: float = 2.0) -> Check:
+def path_points(ev, path: str) -> np.ndarray:
+    """The thetas the student's own loop appended to `path`, as an (n, 2) array."""
+    points = as_numbers(path, ev.answer(path))
+    if points.size == 0 or points.size % 2:
+        raise wrong(f"{path} should hold every theta your loop visited (each of shape (2, 1)); "
+                    f"it holds {points.size} number(s)")
+    return points.reshape(-1, 2)
+
+
+def theta_check(name: str, path: str, *, atol: float, weight: float = 2.0) -> Check:
+    """theta matches least squares, and it is where the student's own path ends: a theta
+    typed in (least squares copied from somewhere) earns nothing."""
     def run(ev):
         check_close(name, least_squares(ev), ev.answer(name), atol=atol, rtol=0.0)
+        check_reported(name, f"the last theta of your loop ({path}[-1])", path_points(ev, path)[-1],
+                       ev.answer(name), atol=1e-12)
 
-    return Check(f"{name} matches least squares (±{atol:g})", run, needs=(*DATA, value(name)), weight=weight)
+    return Check(f"{name} matches least squares (±{atol:g}) and ends your {path}", run,
+                 needs=(*DATA, value(name), value(path)), weight=weight)
+
+
+PATHS = ("theta_path_bgd", "theta_path_sgd", "theta_path_mgd")
+
+
+def paths_behind_figure(ev) -> None:
+    """The Qe figure draws the three paths: each must really move through parameter space (a
+    path whose thetas all coincide, e.g. one array updated in place and appended every step,
+    plots as one point)."""
+    check_figure("figure", ev.figures())
+    problems = []
+    for path in PATHS:
+        try:
+            points = path_points(ev, path)
+        except CheckFailed as exc:
+            problems.append(exc.message)
+            continue
+        if np.unique(points, axis=0).shape[0] < 2:
+            problems.append(f"{path}, plotted in the figure, is a single point: all its {points.shape[0]} "
+                            f"thetas are {points[0]}. Append a new theta each step (theta = theta - eta * "
+                            f"gradients), not the same array updated in place (theta -= ...)")
+    if problems:
+        raise wrong("; ".join(problems))
 
 
 def sgd_regressor_check(ev) -> None:
@@ -40,14 +78,17 @@ EXERCISE = Exercise(
     title="Gradient descent",
     questions=(
         Question("gradient_descent.qa", "Batch gradient descent", 3, (
-            theta_check("theta_gd", atol=1e-6), text_answer())),
+            theta_check("theta_gd", "theta_path_bgd", atol=1e-6), text_answer())),
         Question("gradient_descent.qb", "Stochastic gradient descent", 3, (
-            theta_check("theta_sgd", atol=0.1),
+            theta_check("theta_sgd", "theta_path_sgd", atol=0.1),
             Check("SGDRegressor matches least squares (±0.1)", sgd_regressor_check,
                   needs=(*DATA, value("sgd_reg.intercept_"), value("sgd_reg.coef_")), weight=2.0),
             text_answer())),
         Question("gradient_descent.qd", "Mini-batch gradient descent", 2, (
-            theta_check("theta_mb", atol=0.1), text_answer())),
-        Question("gradient_descent.qe", "Paths in parameter space", 2, (figure(), text_answer())),
+            theta_check("theta_mb", "theta_path_mgd", atol=0.1), text_answer())),
+        Question("gradient_descent.qe", "Paths in parameter space", 2, (
+            Check("figure of the three theta paths, each a real path", paths_behind_figure,
+                  needs=tuple(value(p) for p in PATHS)),
+            text_answer())),
     ),
 )

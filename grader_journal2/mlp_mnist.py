@@ -1,10 +1,13 @@
 """Keras MLP on MNIST (L09/mlp_mnist): the student's models are judged on official MNIST test
-digits that never enter the kernel with their labels (`grader.mnist.held_out`), scaled the way
-the question prescribes (pixels / 255 as float32), against the accuracy of the reference
-solution's model of the same question on the same digits (same environment, same profile).
+digits that never enter the kernel with their labels (`grader.mnist.held_out`), fed to them
+through the student's own `preprocess(X)` (raw pixels in, the model's inputs out; pixels / 255
+where a notebook has none), against the accuracy of the reference solution's model of the same
+question on the same digits (same environment, same profile). A model is judged as its author
+built it, however it scales; its predicted class scores count by their argmax.
 
 Names the notebook must define (see solutions/journal2/nbsrc/mlp_mnist.py):
-  Qa  X_train_scaled (pixels / 255), model_mnist (a fitted Keras model, 784 inputs, 10 outputs)
+  Qa  preprocess(X), X_train_scaled (preprocess(X_train)), model_mnist (a fitted Keras model,
+      10 outputs)
   Qb  model_deep (a fitted Keras model, same inputs/outputs), y_pred_deep (its predicted digits
       for X_test_scaled), score_deep (its accuracy on the test data); the given y_test
 """
@@ -19,6 +22,7 @@ import numpy as np
 from grader.judge.checks import CheckFailed, as_numbers, check_between, check_close, wrong
 from grader.kernel.requests import Call, Predict, encode_input, value
 from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, text_answer
+from grader_journal2.common import check_own_predictions, own_predictions_request
 from grader_journal2.mlp_moon import accuracy, model_answer
 
 # How far below the reference solution's model (same question, same held-out digits) a model may stay.
@@ -29,18 +33,18 @@ HELD_OUT_SIZE = 2000
 WHY_SCALE = ("Why scaling matters: raw pixels are 0..255, so the weighted sums into the first layer are "
              "in the hundreds; tanh and sigmoid neurons saturate where their gradient is almost zero, and "
              "the gradient steps become huge, so training diverges or gets stuck. Divide the pixels by 255 "
-             "(X.astype(np.float32) / 255) for every input the model sees: the grader feeds your model "
-             "held-out digits scaled exactly that way.")
+             "(X.astype(np.float32) / 255) or standardize them, in your preprocess(X), and use it for every "
+             "input the model sees: the grader feeds your model preprocess(held-out digits).")
 
 
 @lru_cache(maxsize=1)
 def held_out_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The first HELD_OUT_SIZE official MNIST test digits, scaled as the question prescribes
-    (float32 pixels / 255), and their labels, which stay in the grader."""
+    """The first HELD_OUT_SIZE official MNIST test digits as raw pixel rows (uint8, 0..255; the
+    student's preprocess scales them), and their labels, which stay in the grader."""
     from grader.inputs import mnist
 
     images, labels = mnist.held_out(HELD_OUT_SIZE)
-    return images.astype(np.float32) / 255, np.asarray(labels, dtype=np.int64)
+    return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
 
 
 def held_out_labels() -> np.ndarray:
@@ -54,20 +58,26 @@ def held_out_labels() -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class PredictOnHeldOutDigits(Predict):
-    """`model.predict` on the held-out digits, loaded only when a plan is executed (so that the
-    catalogue imports without MNIST). Without MNIST it sends no digits, and the check that
-    needs the labels reports a grader error."""
+    """`model.predict(preprocess(digits))` on the raw held-out digits, through the student's own
+    `preprocess` (pixels / 255, as the course always prescribed, where a notebook defines none).
+    The digits are loaded only when a plan is executed (so that the catalogue imports without
+    MNIST). Without MNIST it sends no digits, and the check that needs the labels reports a
+    grader error."""
 
     def inputs(self) -> list[dict]:
         try:
             features = held_out_digits()[0]
         except FileNotFoundError:
-            features = np.zeros((0, 784), dtype=np.float32)
+            features = np.zeros((0, 784), dtype=np.uint8)
         return [encode_input(features)]
+
+    def expression(self) -> str:
+        scale = '(globals().get("preprocess") or (lambda X: X.astype("float32") / 255))'
+        return f"{self.model}.predict({scale}(*__itmal_inputs))"
 
 
 def on_held_out(model: str) -> PredictOnHeldOutDigits:
-    return PredictOnHeldOutDigits(key=f"{model}.predict(held-out digits / 255)", model=model)
+    return PredictOnHeldOutDigits(key=f"{model}.predict(preprocess(held-out digits))", model=model)
 
 
 def held_out_accuracy_check(model: str, *, hint: str, weight: float = 2.0) -> Check:
@@ -89,26 +99,34 @@ def held_out_accuracy_check(model: str, *, hint: str, weight: float = 2.0) -> Ch
                  judged_by=INSTRUCTOR)  # its bar is the reference model's accuracy
 
 
+# Raw pixels have a mean of about 33 and a standard deviation of about 79; pixels / 255 about
+# 0.13 and 0.31, standardized ones 0 and under 1. Any sound scaling lies far inside this bound.
+SMALL_SCALE = 5.0
+
+
 def inputs_scaled(ev) -> None:
-    """X_train_scaled holds pixels / 255: its largest value is 1 and its smallest 0."""
-    for stat, expected in (("max", 1.0), ("min", 0.0)):
+    """X_train_scaled is on a small scale (any sound scaling: / 255, min-max, standardized), not
+    the raw 0..255 pixels: its mean and standard deviation are at most SMALL_SCALE."""
+    for stat in ("mean", "std"):
         name = f"X_train_scaled.{stat}()"
         got = model_answer(ev, name, "X_train_scaled")
         try:
-            check_close(name, expected, got, rtol=0.0, atol=1e-6)
+            check_between(name, got, low=-SMALL_SCALE if stat == "mean" else 0.0, high=SMALL_SCALE)
         except CheckFailed as exc:
-            raise wrong(f"{exc.message}. X_train_scaled should be the pixels divided by 255, in [0, 1]. "
-                        f"{WHY_SCALE}") from None
+            raise wrong(f"{exc.message}. X_train_scaled should be your preprocess(X_train): pixels "
+                        f"scaled to small numbers, e.g. divided by 255 into [0, 1]. {WHY_SCALE}") from None
 
 
 def reported_accuracy_matches(ev) -> None:
-    """score_deep is the accuracy of the student's own predictions y_pred_deep against y_test."""
+    """score_deep is the accuracy of the student's own predictions y_pred_deep against y_test, and
+    y_pred_deep is model_deep's own (recomputed from model_deep and X_test_scaled)."""
     y_test = np.asarray(as_numbers("y_test", ev.answer("y_test"))).reshape(-1)
     y_pred = as_numbers("y_pred_deep", ev.answer("y_pred_deep"))
     if y_pred.shape != y_test.shape:
         raise wrong(f"y_pred_deep should hold one predicted digit per test digit, shape {y_test.shape} like "
                     f"y_test; it has shape {y_pred.shape} (take the argmax of model_deep.predict(X_test_scaled) "
                     f"along axis 1)")
+    check_own_predictions(ev, "y_pred_deep", "model_deep", "X_test_scaled")
     measured = float(np.mean(y_pred == y_test))
     got = as_numbers("score_deep", ev.answer("score_deep"))
     if got.size == 1 and 1.0 < float(got.reshape(-1)[0]) <= 100.0:
@@ -129,15 +147,16 @@ EXERCISE = Exercise(
         Question("mlp_mnist.qa", "A Keras MLP on scaled MNIST", 4, (
             held_out_accuracy_check("model_mnist", hint=WHY_SCALE.replace(
                 "Why scaling matters", "If your model was fitted on unscaled pixels: why scaling matters")),
-            Check("X_train_scaled holds the pixels divided by 255", inputs_scaled,
-                  needs=(Call(key="X_train_scaled.max()", function="X_train_scaled.max"),
-                         Call(key="X_train_scaled.min()", function="X_train_scaled.min"))),
+            Check("X_train_scaled is on a small scale (not raw pixels)", inputs_scaled,
+                  needs=(Call(key="X_train_scaled.mean()", function="X_train_scaled.mean"),
+                         Call(key="X_train_scaled.std()", function="X_train_scaled.std"))),
             text_answer())),
         Question("mlp_mnist.qb", "A deeper MLP: the best accuracy", 3, (
             held_out_accuracy_check("model_deep", hint="Train it longer, or change its layers or optimizer; "
-                                    "fit it on X_train_scaled (pixels / 255)."),
-            Check("score_deep is the accuracy of y_pred_deep against y_test", reported_accuracy_matches,
-                  needs=(value("y_test"), value("y_pred_deep"), value("score_deep"))),
+                                    "fit it on X_train_scaled (your preprocess(X_train))."),
+            Check("y_pred_deep is model_deep's own, and score_deep its accuracy against y_test", reported_accuracy_matches,
+                  needs=(value("y_test"), value("y_pred_deep"), value("score_deep"),
+                         own_predictions_request("model_deep", "X_test_scaled"))),
             text_answer())),
     ),
 )

@@ -1,7 +1,7 @@
 """Keras MLP on the moons (L09/mlp_moon): the student's models are judged on moons the grader
-draws itself, against the accuracy the course's Adam model reaches on the same moons in the
-reference run (same environment, same profile); the one-hot encoding and the categorical
-accuracy against invariants on the student's own data.
+draws itself, against a fixed bar set from a seed study of the course's Adam model in the
+grader's environment (see BAR); the one-hot encoding and the categorical accuracy against
+invariants on the student's own data.
 
 The held-out checks are instructor-only, and so are their moons: the seed that draws them lives
 with the hidden checks (hidden/journal2/mlp_moon.py, which builds them with
@@ -28,9 +28,22 @@ from grader.judge.outcomes import Outcome
 from grader.kernel.requests import Predict, value
 from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, figure, text_answer
 
-# How far below the course's Adam model (reference run, unseen moons) a model may stay.
-MARGIN = 0.02
 HELD_OUT_SIZE = 1000
+# The accuracy on the unseen moons a model must reach. A bar that does not move: set once from
+# benchmarks/moons_seed_study.py (the course's Adam model, exactly as the setup cells train it,
+# under seeds 0..9 in the grader's environment; it trains 35 epochs in both profiles, so these
+# figures hold for quick and full alike; taken 2026-12 with the quick profile), not from one
+# reference run, which may stall:
+#   the course's Adam model: 9 of 10 seeds 0.958 .. 0.976 (median 0.9705, worst 0.958);
+#     seed 1 stalled on the loss plateau at 0.875, which is a straight line's accuracy;
+#   a straight line: logistic regression fitted on the training moons 0.874 (0.872 fitted on
+#     the unseen moons themselves).
+# The bar lies between: 0.038 below the worst seed that learnt the moons and 0.046 above the
+# straight line. A model that stalls on the plateau (as the course's model itself can) draws a
+# straight boundary and rightly fails; any model that bends its boundary around the moons passes.
+BAR = 0.92
+ADAM_WORST_SEED = 0.958
+STRAIGHT_LINE = 0.874
 
 
 @lru_cache(maxsize=4)
@@ -52,7 +65,6 @@ def on_held_out(model: str, seed: int) -> Predict:
     return Predict(key=f"{model}.predict(unseen moons)", model=model, features=held_out_moons(seed)[0])
 
 
-BASELINE = "model"  # the course's Adam model of the setup
 BASELINE_ON_TEST = Predict(key="model.predict(X_test)", model="model", features=course_test_split()[0])
 
 
@@ -94,33 +106,25 @@ HINTS = {
 }
 
 
-def reference_bar(ev, seed: int) -> tuple[float, float]:
-    """(the course's Adam model's accuracy on the unseen moons in the reference run, the bar)."""
-    ref = accuracy("the reference model", ev.reference(on_held_out(BASELINE, seed).key), held_out_moons(seed)[1])
-    return ref, ref - MARGIN
-
-
 def held_out_accuracy_check(model: str, *, seed: int, hint: str | None = None, weight: float = 2.0) -> Check:
-    """`model` on the moons of `seed` is at most MARGIN below the reference run's Adam model
-    (instructor-only: built by the hidden checks, which hold the seed)."""
+    """`model` on the moons of `seed` reaches BAR (instructor-only: built by the hidden checks,
+    which hold the seed; a student who knew the moons would know their labels)."""
     key = on_held_out(model, seed).key
     hint = HINTS.get(model, "") if hint is None else hint
 
     def run(ev):
         got = model_answer(ev, key, model)
         acc = accuracy(f"{model}.predict", got, held_out_moons(seed)[1])
-        ref, bar = reference_bar(ev, seed)
         try:
-            check_between(f"{model}'s accuracy on {HELD_OUT_SIZE} unseen moons", acc, low=bar)
+            check_between(f"{model}'s accuracy on {HELD_OUT_SIZE} unseen moons", acc, low=BAR)
         except CheckFailed as exc:
-            raise wrong(f"{exc.message}. Expected at least the accuracy of the course's Adam model on the "
-                        f"same moons ({ref:.4g}) minus {MARGIN}; got {acc:.4g}, a difference of "
-                        f"{ref - acc:.3g} to Adam. {hint}") from None
+            raise wrong(f"{exc.message}. The course's Adam model reaches at least {ADAM_WORST_SEED} on the "
+                        f"same moons when it learns them; a straight boundary about {STRAIGHT_LINE}. "
+                        f"{hint}") from None
 
-    return Check(f"{model} is about as accurate as the course's Adam model on unseen moons "
-                 f"(at most {MARGIN} less)", run, needs=(on_held_out(model, seed), on_held_out(BASELINE, seed)),
-                 weight=weight,
-                 judged_by=INSTRUCTOR)  # its bar is the reference run's Adam model
+    return Check(f"{model} bends its boundary around unseen moons (accuracy at least {BAR})", run,
+                 needs=(on_held_out(model, seed),), weight=weight,
+                 judged_by=INSTRUCTOR)  # a fixed bar, but the moons are the instructor's (their seed is hidden)
 
 
 def trained_with_sgd(ev) -> None:

@@ -11,7 +11,8 @@ import numpy as np
 from grader.judge.checks import as_numbers, wrong
 from grader.kernel.requests import value
 from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, text_answer
-from grader_journal2.common import accuracy, fitted_object, held_out_score, predict_digits, repr_request, require_at_least
+from grader_journal2.common import (accuracy, check_own_predictions, fitted_object, held_out_score,
+                                    own_predictions_request, predict_digits, repr_request, require_at_least)
 
 # --------------------------------------------------------------------------------------------
 # Qa: the models
@@ -88,6 +89,7 @@ def metrics_follow_from_predictions(ev) -> None:
             swapped = recompute_metrics(y_pred, y_test, average)
         except ValueError as exc:  # e.g. continuous numbers instead of class labels
             raise wrong(f"y_test and y_pred_{model} should hold class labels (digits 0..9): {exc}") from None
+        check_own_predictions(ev, f"y_pred_{model}", model, "X_test")
         for metric in METRICS:
             name = f"{metric}_{model}"
             reported = as_numbers(name, ev.answer(name)).reshape(-1)
@@ -119,9 +121,10 @@ EXERCISE = Exercise(
             held_out_accuracy_check("mnb"),
             text_answer())),
         Question("naive_bayes.qb", "Metrics of the two classifiers", 3, (
-            Check("the reported metrics equal those recomputed from y_test and y_pred_*",
+            Check("y_pred_* are the models' own, and the reported metrics equal those recomputed from them",
                   metrics_follow_from_predictions, weight=2.0,
                   needs=(value("average"), value("y_test"), value("y_pred_gnb"), value("y_pred_mnb"),
+                         *(own_predictions_request(m, "X_test") for m in MODELS),
                          *(value(m) for m in METRIC_NAMES))),
             text_answer())),
     ),

@@ -10,8 +10,8 @@ from functools import lru_cache
 import numpy as np
 from sklearn.datasets import make_moons
 
-from grader.judge.checks import check_agreement, check_close
-from grader.kernel.requests import Predict, value
+from grader.judge.checks import check_agreement, check_close, check_reported
+from grader.kernel.requests import Predict, recompute, value
 from grader.judge.catalogue import INSTRUCTOR, Check, Exercise, Question, figure, text_answer
 
 
@@ -29,8 +29,22 @@ def predict_on_held_out(model: str, seed: int = TWINS_SEED) -> Predict:
     return Predict(key=f"{model}.predict(held-out)", model=model, features=held_out_moons(seed)[0])
 
 
+def score_of(model: str):
+    """The request that recomputes `model.score(X_test, y_test)` in the student's kernel."""
+    return recompute(f"{model}.score", "X_test", "y_test")
+
+
+def reported_score(ev, name: str, model: str) -> float:
+    """`name` as reported, once it agrees with `model.score(X_test, y_test)` recomputed."""
+    request = score_of(model)
+    got = ev.answer(name)
+    check_reported(name, request.key, ev.answer(request.key), got)
+    return got
+
+
 def score_matches_reference(ev) -> None:
-    check_close("score_qa", ev.reference("score_qa"), ev.answer("score_qa"), rtol=0.0, atol=1e-9)
+    got = reported_score(ev, "score_qa", "model_qa")
+    check_close("score_qa", ev.reference("score_qa"), got, rtol=0.0, atol=1e-9)
 
 
 def qa_model_matches_reference(ev) -> None:
@@ -45,8 +59,11 @@ def qa_model_check(seed: int) -> Check:
 
 
 def scores_identical(ev) -> None:
-    check_close("SGDScore vs PerceptronScore", ev.answer("PerceptronScore"), ev.answer("SGDScore"),
-                rtol=0.0, atol=0.0)
+    """Both scores are the models' own (recomputed here), and they are identical: equal numbers
+    typed in for two models that disagree earn nothing."""
+    perceptron = reported_score(ev, "PerceptronScore", "PerceptronModel")
+    sgd = reported_score(ev, "SGDScore", "SGDModel")
+    check_close("SGDScore vs PerceptronScore", perceptron, sgd, rtol=0.0, atol=0.0)
 
 
 def twins_predict_alike(ev) -> None:
@@ -59,15 +76,17 @@ EXERCISE = Exercise(
     title="Perceptron",
     questions=(
         Question("perceptron.qa", "Default Perceptron on the moons", 2, (
-            Check("score_qa equals the reference run's", score_matches_reference, needs=(value("score_qa"),),
+            Check("score_qa equals the reference run's", score_matches_reference,
+                  needs=(value("score_qa"), score_of("model_qa")),
                   public_reference=("score_qa",)),  # public: the score ships in the public store
             text_answer()),
                  hidden_weight=1.0),  # instructor-only: model_qa on held-out moons (hidden/journal2/perceptron.py)
         Question("perceptron.qb", "Decision boundary", 1, (figure(),)),
         Question("perceptron.qc", "The XOR problem", 1, (text_answer(),)),
         Question("perceptron.qd", "Perceptron and its SGDClassifier twin", 3, (
-            Check("SGDScore and PerceptronScore are identical", scores_identical,
-                  needs=(value("SGDScore"), value("PerceptronScore")), weight=1.0),
+            Check("SGDScore and PerceptronScore are the models' own scores, and identical", scores_identical,
+                  needs=(value("SGDScore"), value("PerceptronScore"), score_of("SGDModel"),
+                         score_of("PerceptronModel")), weight=1.0),
             Check("SGDModel and PerceptronModel predict identically on unseen data", twins_predict_alike,
                   needs=(predict_on_held_out("SGDModel"), predict_on_held_out("PerceptronModel")), weight=1.0),
             text_answer())),

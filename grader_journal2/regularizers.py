@@ -16,11 +16,12 @@ def omega_reference(w) -> float:
 
 
 def omega_check(label: str, w: np.ndarray, *, hidden: bool = False, weight: float = 1.0) -> Check:
-    """Omega(w) equals the bias-free squared norm of w (relative tolerance 1e-9)."""
+    """Omega(w) is one number, the bias-free squared norm of w (relative tolerance 1e-9): a
+    1x1 matrix (an outer product on a vector of two) is not the scalar the question asks for."""
     key = f"Omega({label})"
 
     def run(ev):
-        check_close(key, omega_reference(w), ev.answer(key), rtol=1e-9, atol=1e-12)
+        check_close(key, omega_reference(w), ev.answer(key), rtol=1e-9, atol=1e-12, scalar=True)
 
     return Check(key, run, needs=(Call(key=key, function="Omega", args=(w,)),), weight=weight, hidden=hidden)
 
@@ -37,7 +38,8 @@ EXERCISE = Exercise(
     questions=(
         Question("regularizers.qa", "The penalty Omega", 3,
                  tuple(omega_check(label, w) for label, w in GIVEN_VECTORS.items()),
-                 hidden_weight=4.0),  # hidden/journal2/regularizers.py: four vectors, weight 1 each
+                 hidden_weight=4.0,  # hidden/journal2/regularizers.py: four vectors, weight 1 each
+                 all_or_nothing=True),  # a function right on some vectors only is wrong in general
         Question("regularizers.qb", "Ridge, Lasso and ElasticNet: the role of alpha", 1, (text_answer(),)),
         Question("regularizers.qc", "The three penalties", 1, (text_answer(),)),
         Question("regularizers.qd", "MSE against the penalty; scaling", 1, (text_answer(),)),

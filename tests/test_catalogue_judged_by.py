@@ -109,10 +109,8 @@ def test_declared_hidden_weights_match_the_instructors_hidden_checks():
 # Instructor-only checks whose inputs (held-out moons) must not be derivable from what a student
 # installs: they live in the hidden folder, with their seeds (issue 14).
 SEEDED_IN_HIDDEN = {"perceptron.qa": {"model_qa predicts like the reference on unseen data"},
-                    "mlp_moon.qa": {"model_sgd is about as accurate as the course's Adam model on unseen moons "
-                                    "(at most 0.02 less)"},
-                    "mlp_moon.qc": {"model_tuned is about as accurate as the course's Adam model on unseen moons "
-                                    "(at most 0.02 less)"}}
+                    "mlp_moon.qa": {"model_sgd bends its boundary around unseen moons (accuracy at least 0.92)"},
+                    "mlp_moon.qc": {"model_tuned bends its boundary around unseen moons (accuracy at least 0.92)"}}
 
 
 def test_held_out_seeds_live_only_with_the_hidden_checks():

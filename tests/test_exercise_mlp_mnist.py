@@ -63,10 +63,12 @@ def fails(fn, ev) -> CheckFailed:
 # --- on plain data ---------------------------------------------------------------------------
 
 @needs_mnist
-def test_held_out_digits_are_the_official_test_split_scaled_as_prescribed(mnist_env):
+def test_held_out_digits_are_the_raw_official_test_split_for_the_students_preprocess(mnist_env):
     X, y = held_out_digits()
-    assert X.shape == (HELD_OUT_SIZE, 784) and X.dtype == np.float32
-    assert X.min() == 0.0 and X.max() == 1.0
+    assert X.shape == (HELD_OUT_SIZE, 784) and X.dtype == np.uint8
+    assert X.min() == 0 and X.max() == 255
+    request = on_held_out("model_mnist")
+    assert request.expression().startswith('model_mnist.predict((globals().get("preprocess") or')
     assert y.shape == (HELD_OUT_SIZE,) and set(np.unique(y)) == set(range(10))
     assert y[:5].tolist() == [7, 2, 1, 0, 4]  # the official test split starts 7 2 1 0 4
     assert on_held_out("model_mnist").inputs()[0]["npy"]  # sent to the kernel as .npy bytes
@@ -86,21 +88,20 @@ def test_held_out_check_compares_with_the_reference_model_and_explains_scaling(m
     assert "got 0.35, a difference of 0.55. HINT" in err.message
 
 
-def test_unscaled_inputs_fail_with_why_scaling_matters():
-    inputs_scaled(evidence({"X_train_scaled.max()": 1.0, "X_train_scaled.min()": 0.0}))
-    err = fails(inputs_scaled, evidence({"X_train_scaled.max()": 255.0, "X_train_scaled.min()": 0.0}))
-    assert "X_train_scaled.max(): expected 1, got 255; they differ by 254" in err.message
-    assert "Why scaling matters" in err.message and "/ 255" in err.message
-    standardized = fails(inputs_scaled, evidence({"X_train_scaled.max()": 1.0, "X_train_scaled.min()": -0.42}))
-    assert "X_train_scaled.min(): expected 0, got -0.42" in standardized.message
-    none = Answer("error", message="AttributeError: 'NoneType' object has no attribute 'max'")
-    assert fails(inputs_scaled, evidence({"X_train_scaled.max()": none})).outcome is Outcome.MISSING
+def test_unscaled_inputs_fail_with_why_scaling_matters_and_any_sound_scaling_passes():
+    inputs_scaled(evidence({"X_train_scaled.mean()": 0.13, "X_train_scaled.std()": 0.31}))  # / 255
+    inputs_scaled(evidence({"X_train_scaled.mean()": 0.0, "X_train_scaled.std()": 0.86}))  # StandardScaler
+    err = fails(inputs_scaled, evidence({"X_train_scaled.mean()": 33.3, "X_train_scaled.std()": 78.6}))
+    assert "X_train_scaled.mean() is 33.3, above the allowed 5 (over by 28.3)" in err.message
+    assert "Why scaling matters" in err.message and "/ 255" in err.message and "preprocess" in err.message
+    none = Answer("error", message="AttributeError: 'NoneType' object has no attribute 'mean'")
+    assert fails(inputs_scaled, evidence({"X_train_scaled.mean()": none})).outcome is Outcome.MISSING
 
 
 def test_reported_accuracy_is_the_share_of_the_students_own_predictions():
     y_test = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.uint8)
     y_pred = np.array([3, 1, 4, 1, 5, 9, 0, 0])  # 6 of 8 right
-    ok = {"y_test": y_test, "y_pred_deep": y_pred}
+    ok = {"y_test": y_test, "y_pred_deep": y_pred, "model_deep.predict(X_test_scaled)": np.eye(10)[y_pred]}
     reported_accuracy_matches(evidence({**ok, "score_deep": 0.75 + REPORT_TOLERANCE / 2}))
     percent = fails(reported_accuracy_matches, evidence({**ok, "score_deep": 75.0}))
     assert "report the accuracy as a fraction (expected 0.75" in percent.message
@@ -109,23 +110,30 @@ def test_reported_accuracy_is_the_share_of_the_students_own_predictions():
     assert "the share of y_pred_deep equal to y_test" in loss.message
     scores = fails(reported_accuracy_matches, evidence({**ok, "y_pred_deep": np.eye(10)[y_pred], "score_deep": 0.75}))
     assert "shape (8,) like y_test; it has shape (8, 10)" in scores.message and "argmax" in scores.message
+    typed = fails(reported_accuracy_matches, evidence({**ok, "y_pred_deep": y_test, "score_deep": 1.0}))
+    assert "y_pred_deep differs from model_deep.predict(X_test_scaled), which the grader recomputed" in typed.message
 
 
 # --- end to end, real kernels ----------------------------------------------------------------
 
 NOT_SCALED = "mlp-mnist-inputs-not-scaled"
 QB_LOSS = "mlp-mnist-qb-reports-the-loss-as-accuracy"
+STANDARDIZED = "mlp-mnist-standard-scaler-in-preprocess"
 
 SAMPLES = {
     # Qa's classic: the pixels go in as 0..255; this group only scaled them from Qb on
     NOT_SCALED: lambda nb: patch_cell(
-        patch_cell(patch_cell(
-            nb, "mlp_mnist.qa", "X_train_scaled = X_train.astype(np.float32) / 255",
-            "X_train_scaled = X_train.astype(np.float32)"),
-            "mlp_mnist.qa", "X_test_scaled = X_test.astype(np.float32) / 255", "X_test_scaled = X_test.astype(np.float32)"),
+        patch_cell(nb, "mlp_mnist.qa", "return X.astype(np.float32) / 255", "return X.astype(np.float32)"),
         "mlp_mnist.qb", "EPOCHS_DEEP =",
-        "X_train_scaled, X_test_scaled = X_train.astype(np.float32) / 255, X_test.astype(np.float32) / 255\n"
+        "def preprocess(X):\n    return X.astype(np.float32) / 255\n\n"
+        "X_train_scaled, X_test_scaled = preprocess(X_train), preprocess(X_test)\n"
         "EPOCHS_DEEP ="),
+    # a sound scaling of its own: standardized pixels, the same scaler inside preprocess
+    STANDARDIZED: lambda nb: patch_cell(
+        nb, "mlp_mnist.qa", "    return X.astype(np.float32) / 255",
+        "    return scaler.transform(X.astype(np.float32))\n\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "scaler = StandardScaler().fit(X_train.astype(np.float32))"),
     # Keras' evaluate returns [loss, accuracy]; the two were swapped
     QB_LOSS: lambda nb: patch_cell(nb, "mlp_mnist.qb", "loss_deep, score_deep = model_deep.evaluate",
                                    "score_deep, loss_deep = model_deep.evaluate"),
@@ -136,6 +144,7 @@ JOB_OF_TEST = {
     "test_stub_scores_zero_and_every_question_is_missing": "stub",
     "test_mlp_mnist_inputs_not_scaled": NOT_SCALED,
     "test_mlp_mnist_qb_reports_the_loss_as_accuracy": QB_LOSS,
+    "test_mlp_mnist_standard_scaler_model_gets_credit": STANDARDIZED,
 }
 
 
@@ -176,7 +185,7 @@ def test_mlp_mnist_inputs_not_scaled(graded):
     qa = q["mlp_mnist.qa"]
     assert qa.outcome is Outcome.WRONG and qa.points == pytest.approx(1.0)  # only the text answer counts
     feedback = qa.feedback()
-    assert "X_train_scaled.max(): expected 1, got 255; they differ by 254" in feedback
+    assert "X_train_scaled.mean() is 33" in feedback and "above the allowed 5" in feedback
     assert f"model_mnist's accuracy on {HELD_OUT_SIZE} held-out MNIST digits is 0." in feedback
     assert "Expected at least the reference solution's accuracy" in feedback and "a difference of 0." in feedback
     assert "Why scaling matters" in feedback and "saturate" in feedback
@@ -193,3 +202,11 @@ def test_mlp_mnist_qb_reports_the_loss_as_accuracy(graded):
     assert f"more than the {REPORT_TOLERANCE:g} allowed" in feedback
     assert "model_deep's accuracy on your test data: the share of y_pred_deep equal to y_test" in feedback
     assert q["mlp_mnist.qa"].outcome is Outcome.PASSED, q["mlp_mnist.qa"].feedback()
+
+
+@needs_mnist
+def test_mlp_mnist_standard_scaler_model_gets_credit(graded):
+    """A model trained on StandardScaler features is judged through the student's own
+    preprocess, as its author built it: full marks (fed pixels / 255, it scored 0/4)."""
+    q = by_id(graded(STANDARDIZED))
+    assert {i: r.feedback() for i, r in q.items() if r.outcome is not Outcome.PASSED} == {}

@@ -25,7 +25,8 @@ def predictions(seed: int = 0, n: int = 600) -> tuple[np.ndarray, np.ndarray, np
 
 
 def reported(y_test, y_pred_gnb, y_pred_mnb, average="weighted", **override):
-    answers = {"average": average, "y_test": y_test, "y_pred_gnb": y_pred_gnb, "y_pred_mnb": y_pred_mnb}
+    answers = {"average": average, "y_test": y_test, "y_pred_gnb": y_pred_gnb, "y_pred_mnb": y_pred_mnb,
+               "gnb.predict(X_test)": y_pred_gnb, "mnb.predict(X_test)": y_pred_mnb}
     for model, y_pred in (("gnb", y_pred_gnb), ("mnb", y_pred_mnb)):
         for metric, v in recompute_metrics(y_test, y_pred, average).items():
             answers[f"{metric}_{model}"] = v
@@ -142,3 +143,38 @@ def test_predictions_that_are_not_class_labels_are_the_students_error_not_the_gr
     assert err.outcome is Outcome.WRONG and "y_test and y_pred_mnb should hold class labels" in err.message
     ev.answers["y_pred_mnb"] = np.full(y_test.size, np.nan)
     assert "y_pred_mnb contains NaN" in fails(metrics_follow_from_predictions, ev).message
+
+
+# --- a model whose predict gives class probabilities (as Keras' do) is judged on their argmax --
+
+def test_class_scores_count_by_their_argmax():
+    from grader_journal2.common import predicted_labels
+
+    scores = np.eye(10)[[7, 2, 1]] * 0.9 + 0.01
+    assert predicted_labels("m.predict", scores, 3).tolist() == [7, 2, 1]
+    assert predicted_labels("m.predict", np.array([7, 2, 1]), 3).tolist() == [7, 2, 1]
+    err = fails(predicted_labels, "m.predict", np.eye(10)[[7, 2]], 3)
+    assert "expected 3 predictions (one per held-out digit), got 20" in err.message
+
+
+def test_a_model_predicting_probabilities_is_judged_on_their_argmax(mnist_config, sample):
+    path = sample("naive-bayes-gnb-predicts-probabilities", "naive_bayes", lambda nb: replace_cells(
+        nb, "naive_bayes.qa",
+        "class ProbabilisticNB(GaussianNB):\n"
+        "    def predict(self, X):  # class probabilities, one column per digit, like a Keras model\n"
+        "        return self.predict_proba(X)\n\n"
+        "gnb = ProbabilisticNB()\ngnb.fit(X_train, y_train)\ny_pred_gnb = gnb.predict(X_test).argmax(axis=1)\n"
+        "mnb = MultinomialNB()\nmnb.fit(X_train, y_train)\ny_pred_mnb = mnb.predict(X_test)\n"))
+    qa = by_id(grade_submission(path, mnist_config))["naive_bayes.qa"]
+    held_out = next(c for c in qa.checks if c.name.startswith("gnb ") and "held-out" in c.name)
+    assert held_out.outcome is Outcome.PASSED, held_out.message
+    assert "predictions" not in qa.feedback()
+
+
+def test_predictions_typed_in_or_from_another_model_do_not_count():
+    y_test, gnb, mnb = predictions()
+    ev = reported(y_test, y_test.copy(), mnb)  # y_pred_gnb = y_test: every metric a perfect 1.0
+    ev.answers["gnb.predict(X_test)"] = gnb
+    err = fails(metrics_follow_from_predictions, ev)
+    assert err.outcome is Outcome.WRONG
+    assert "y_pred_gnb differs from gnb.predict(X_test), which the grader recomputed from your model" in err.message

@@ -14,7 +14,8 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import ASSIGNMENT, REPO, SOLUTIONS, read, replace_cells
-from grader.inputs.notebook import code_cell_name, is_self_check_cell, without_self_checks
+from grader.inputs.notebook import is_self_check_cell, without_self_checks
+from grader.kernel.execute import cell_label
 from grader.judge import public_store
 from grader.judge.assignments import load as load_assignment
 from grader.judge.outcomes import Outcome
@@ -122,7 +123,11 @@ def test_a_students_traceback_shows_once_per_question_and_no_fetch_internals():
 
 
 def test_check_selects_a_question_an_exercise_or_the_notebooks_exercise(monkeypatch, capsys):
-    ns = {"score_qa": 0.5}
+    class Scored:  # a model whose own score is the reported one (the check recomputes it)
+        def score(self, X, y):
+            return 0.5
+
+    ns = {"score_qa": 0.5, "model_qa": Scored(), "X_test": np.zeros((2, 2)), "y_test": np.zeros(2)}
     assert [r.id for r in incell.check("perceptron", namespace=ns)] == [
         "perceptron.qa", "perceptron.qb", "perceptron.qc", "perceptron.qd"]
     monkeypatch.setenv("JPY_SESSION_NAME", "/home/student/ITMAL/perceptron.ipynb")
@@ -153,8 +158,8 @@ def test_the_grader_never_runs_self_check_cells():
 
 def test_a_cell_is_named_as_jupyter_counts_code_cells():
     nb = read(ASSIGNMENT / "perceptron.ipynb")  # markdown, setup, markdown, qa, ...
-    assert code_cell_name(nb, 3) == "the 2nd code cell"
-    assert code_cell_name(nb, 1) == "the 1st code cell"
+    assert cell_label(3, nb) == "the 2nd code cell"
+    assert cell_label(1, nb) == "the 1st code cell"
 
 
 def test_the_batch_grader_names_the_failed_cell_as_jupyter_counts_and_shows_its_traceback_once(sample, config):
@@ -168,8 +173,8 @@ def test_the_batch_grader_names_the_failed_cell_as_jupyter_counts_and_shows_its_
     assert [c.outcome for c in public] == [Outcome.CODE_FAILED] * 3
     nb = read(path)
     index = next(i for i, c in enumerate(nb.cells) if "regularizers.qa" in c.metadata.get("tags", []))
-    assert public[0].message.startswith(f"{code_cell_name(nb, index)} raised ValueError: boom")
-    assert code_cell_name(nb, index) == "the 2nd code cell"
+    assert public[0].message.startswith(f"{cell_label(index, nb)} raised ValueError: boom")
+    assert cell_label(index, nb) == "the 2nd code cell"
     feedback = qa.feedback()
     assert feedback.count("ValueError: boom") == 4  # three headlines, one traceback
     assert feedback.count("(the traceback is shown under 'Omega(w_a)')") == 2

@@ -131,14 +131,3 @@ def without_self_checks(nb) -> nbformat.NotebookNode:
         if is_self_check_cell(cell):
             cell.source = ""
     return copy
-
-
-def code_cell_name(nb, index: int) -> str:
-    """Cell `index` as the student finds it in Jupyter: "the 4th code cell" (markdown cells
-    not counted; an execution count In [n] depends on how often cells were run)."""
-    cells = getattr(nb, "cells", None) or []
-    if not 0 <= index < len(cells):
-        return f"cell {index + 1}"
-    n = sum(1 for c in cells[:index + 1] if c.get("cell_type") == "code")
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"the {n}{suffix} code cell"

@@ -75,6 +75,9 @@ class Question:
     # Optional in the course ("[OPTIONAL]" in the stub): graded as any other, but left
     # unanswered it does not count towards sending the journal back.
     optional: bool = False
+    # A function question: right on some inputs by coincidence is not right. Its points come
+    # only when every check passes, the given inputs' and the hidden ones' alike.
+    all_or_nothing: bool = False
 
 
 @dataclass(frozen=True)

@@ -82,11 +82,16 @@ def as_numbers(name: str, got: Any) -> np.ndarray:
     return arr
 
 
-def check_close(name: str, expected: Any, got: Any, *, rtol: float = 1e-7, atol: float = 0.0) -> None:
+def check_close(name: str, expected: Any, got: Any, *, rtol: float = 1e-7, atol: float = 0.0,
+                scalar: bool = False) -> None:
     """`got` equals `expected` within the tolerance rule; shapes are compared squeezed
-    ((2, 1) and (2,) both hold two numbers, as students write them either way)."""
+    ((2, 1) and (2,) both hold two numbers, as students write them either way). With
+    `scalar`, the shape is part of the answer: one number, not an array holding one."""
     exp = np.asarray(expected, dtype=float)
     arr = as_numbers(name, got)
+    if scalar and arr.ndim != 0:
+        raise wrong(f"{name} should be a single number (a scalar), but it is an array of shape {arr.shape}"
+                    f"{' holding ' + _fmt(arr) if arr.size else ''}; expected {_fmt(exp)}")
     if arr.size != exp.size:
         raise wrong(f"{name} should hold {exp.size} number(s) (shape {exp.shape}), "
                     f"but it holds {arr.size} (shape {arr.shape})")
@@ -103,6 +108,18 @@ def check_close(name: str, expected: Any, got: Any, *, rtol: float = 1e-7, atol:
         f"{name}: expected {_fmt(exp)}, got {_fmt(arr)}; "
         f"they differ by {diff[worst]:.3g}{where}, more than the {allowed[worst]:.3g} allowed"
     )
+
+
+def check_reported(name: str, computation: str, recomputed: Any, got: Any, *, rtol: float = 0.0,
+                   atol: float = 1e-9) -> None:
+    """A number the student reports agrees with the computation behind it, redone by the grader
+    on the student's own objects (`computation` says which): a typed-in value does not."""
+    try:
+        check_close(name, recomputed, got, rtol=rtol, atol=atol)
+    except CheckFailed as exc:
+        raise wrong(f"{exc.message}. {name} should be what {computation} gives for your own objects, "
+                    f"which the grader recomputed ({_fmt(recomputed)}); a number typed in or left over "
+                    f"from another computation does not count") from None
 
 
 def check_equal(name: str, expected: Any, got: Any) -> None:

@@ -86,6 +86,8 @@ class QuestionResult:
     # Plain numbers a check measured for reports (e.g. the Search Quest's held-out f1_micro).
     metrics: dict[str, float | str] = field(default_factory=dict)
     optional: bool = False  # optional in the course: unanswered, it does not send the journal back
+    # A function question: its points only when every check judged passed (Question.all_or_nothing).
+    all_or_nothing: bool = False
 
     @property
     def unanswered(self) -> bool:
@@ -94,10 +96,13 @@ class QuestionResult:
 
     @property
     def points(self) -> float:
-        """Partial credit: the weighted share of all its checks that passed. A check left out
-        of the score (not checked here) earns nothing here; its share is `unchecked_points`."""
+        """Partial credit: the weighted share of all its checks that passed (none at all for an
+        all-or-nothing question with a failed check). A check left out of the score (not
+        checked here) earns nothing here; its share is `unchecked_points`."""
         total = sum(c.weight for c in self.checks)
         if not total:
+            return 0.0
+        if self.all_or_nothing and any(c.scored and c.credit < 1.0 for c in self.checks):
             return 0.0
         got = sum(c.weight * c.credit for c in self.checks if c.scored)
         return round(self.max_points * got / total, 4)
@@ -137,6 +142,9 @@ class QuestionResult:
 
     def feedback(self, *, show_hidden: bool = True) -> str:
         lines = []
+        if self.all_or_nothing and self.points == 0 and any(c.outcome is Outcome.PASSED for c in self.checks):
+            lines.append("- all or nothing: a function earns its points only when it is right on every input "
+                         "checked; right on some inputs only is wrong in general")
         for c in self.checks:
             if c.manual_comment:
                 lines.append(f"- {c.name} (graded by hand): {c.manual_comment}")

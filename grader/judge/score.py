@@ -12,10 +12,9 @@ from typing import Any
 
 from grader.judge.catalogue import HIDDEN_LEFT_TO_INSTRUCTOR, INSTRUCTOR, LEFT_TO_INSTRUCTOR, Exercise, Question
 from grader.judge.checks import CheckFailed
-from grader.kernel.execute import END, CellRun, Execution, FetchPlan
+from grader.kernel.execute import END, CellRun, Execution, FetchPlan, cell_label
 from grader.kernel.manager import NOT_IN_KERNEL
 from grader.inputs.locate import QuestionCells, answer_text
-from grader.inputs.notebook import code_cell_name
 from grader.judge.outcomes import CheckResult, Outcome, QuestionResult
 from grader.kernel.plaindata import Answer
 
@@ -129,11 +128,11 @@ def _import_hint(failure: CellRun) -> str:
     return f" (Note: {NOT_IN_KERNEL}.)"
 
 
-def _explain(failure: CellRun, result: CheckResult, nb=None) -> CheckResult:
+def _explain(failure: CellRun, result: CheckResult, nb=None, judges: str = "code") -> CheckResult:
     """Turn a check that failed for lack of an answer into what really happened in the cell."""
     if result.outcome not in (Outcome.MISSING, Outcome.CODE_FAILED, Outcome.WRONG) or failure is None:
         return result
-    where = code_cell_name(nb, failure.index)
+    where = cell_label(failure.index, nb)
     if failure.status == "error":
         if failure.ename == "NotImplementedError":
             result.outcome, result.message = Outcome.MISSING, f"not implemented yet ({where} still raises NotImplementedError)"
@@ -141,6 +140,13 @@ def _explain(failure: CellRun, result: CheckResult, nb=None) -> CheckResult:
             result.outcome = Outcome.CODE_FAILED
             result.message = (f"{where} raised {failure.ename}: {failure.evalue}, so this could not be "
                               f"checked.{_import_hint(failure)}\n{failure.traceback}")
+        elif result.outcome is Outcome.WRONG and judges == "code":
+            # The cell set the answer, then raised: what was checked is whatever the code had got
+            # to (often the stub's or a placeholder value), so the crash is the news, not the value.
+            result.outcome = Outcome.CODE_FAILED
+            result.message = (f"{where} raised {failure.ename}: {failure.evalue}, so the code did not finish "
+                              f"and its answer could not count (the check saw: {result.message}).\n"
+                              f"{failure.traceback}")
     elif failure.status == "timeout":
         result.outcome, result.message = Outcome.TIMED_OUT, f"{where}: {failure.reason}"
     elif failure.status == "died":
@@ -216,7 +222,8 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
     failure = _cell_failure(execution, cells)
     result = QuestionResult(question.id, question.title, question.points, answer_text=text,
                             figures=figures[:MAX_FIGURES_KEPT], optional=question.optional,
-                            code=code_sources(execution.notebook, cells))
+                            code=code_sources(execution.notebook, cells),
+                            all_or_nothing=question.all_or_nothing)
     # the student's tracebacks (the failed cell's, the fetched answers'): each shown once
     tracebacks = list(dict.fromkeys(tb for tb in [failure.traceback if failure else "",
                                                   *(a.traceback for a in answers.values())] if tb.strip()))
@@ -234,7 +241,7 @@ def score_question(question: Question, execution: Execution, cells: QuestionCell
             check.run(ev)
         except CheckFailed as exc:
             cr.outcome, cr.message = exc.outcome, exc.message
-            cr = _explain(failure, cr, execution.notebook)
+            cr = _explain(failure, cr, execution.notebook, check.judges)
         except NoReference as exc:
             cr.outcome, cr.message = Outcome.NOT_CHECKED, str(exc)
         except GraderError as exc:

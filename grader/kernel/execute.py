@@ -42,6 +42,19 @@ END = -1  # fetch point: after the last cell
 IOPUB_GRACE = 5.0  # seconds the output of a request may lag behind its reply
 
 
+def cell_label(index: int, nb=None) -> str:
+    """How every note and message names the notebook's cell at 0-based `index`, as the student
+    finds it in Jupyter: "the 4th code cell" (markdown cells not counted; an execution count
+    In [n] depends on how often cells were run). One numbering everywhere, so a question's
+    notes and checks name the same cell alike. Without the notebook: "cell N", from 1."""
+    cells = getattr(nb, "cells", None) or []
+    if not 0 <= index < len(cells) or cells[index].get("cell_type") != "code":
+        return f"cell {index + 1}"
+    n = sum(1 for c in cells[:index + 1] if c.get("cell_type") == "code")
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"the {n}{suffix} code cell"
+
+
 def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
@@ -237,7 +250,7 @@ class _Runner:
                 status, _ = await self.raw_execute(
                     self.nb.cells[i].source, timeout=min(self.limits.cell_timeout, remaining))
                 if status in ("dead", "timeout"):
-                    self.stopped_reason = f"replaying cell {i} after a restart failed ({status})"
+                    self.stopped_reason = f"replaying {cell_label(i, self.nb)} after a restart failed ({status})"
                     return False
         except Exception as exc:
             self.stopped_reason = f"the kernel could not be restarted: {exc}"
@@ -330,8 +343,8 @@ class _Runner:
         status, _ = await self.raw_execute("pass", timeout=2 * IOPUB_GRACE)
         if status != "iopub_lost":
             return False
-        self.events.append(f"cell {i}: its output exceeded the grader's limit; kernel restarted")
-        await self.restart_and_replay(f"an output flood in cell {i}")
+        self.events.append(f"{cell_label(i, self.nb)}: its output exceeded the grader's limit; kernel restarted")
+        await self.restart_and_replay(f"an output flood in {cell_label(i, self.nb)}")
         return True
 
     async def interrupt(self) -> bool:
@@ -375,7 +388,7 @@ class _Runner:
             else:
                 run.reason = (f"the cell ran longer than {self.limits.cell_timeout:.0f} s and ignored the "
                               "interrupt, so the kernel was killed")
-                await self.restart_and_replay(f"a time-out in cell {i}")
+                await self.restart_and_replay(f"a time-out in {cell_label(i, self.nb)}")
             return run
         except DeadKernelError:
             run.seconds = time.monotonic() - started
@@ -384,8 +397,8 @@ class _Runner:
             if self.km.memory_limit_hit():
                 run.reason += (f"; its processes had reached the memory limit of "
                                f"{self.limits.memory_total / 2**30:.0f} GB")
-            self.events.append(f"cell {i}: {run.reason}")
-            await self.restart_and_replay(f"the kernel died in cell {i}")
+            self.events.append(f"{cell_label(i, self.nb)}: {run.reason}")
+            await self.restart_and_replay(f"the kernel died in {cell_label(i, self.nb)}")
             return run
         run.seconds = time.monotonic() - started
         run.figures = _figures(cell)
@@ -426,7 +439,7 @@ class _Runner:
                                                 reason=self.stopped_reason or "the kernel was stopped")
                     else:
                         self.cells[i] = await self.run_cell(i)
-                        self.note_dropped(f"cell {i + 1}")
+                        self.note_dropped(cell_label(i, self.nb))
                 for question, request in plan.points.get(i, []):
                     await self.fetch(question, request)
                     self.note_dropped(f"fetching {request.key}")

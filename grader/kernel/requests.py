@@ -79,15 +79,30 @@ class Call(Request):
 
     function: str = ""
     args: tuple = field(default_factory=tuple)
+    # Or, instead of `args`: names in the student's namespace to call it on, e.g. ("X_test",
+    # "y_test") to recompute a score the student reports from the objects behind it.
+    names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name(self.function)
+        for name in self.names:
+            _check_name(name)
+        if self.args and self.names:
+            raise ValueError("a Call takes either the grader's inputs (args) or the student's names, not both")
 
     def inputs(self) -> list[dict]:
         return [encode_input(a) for a in self.args]
 
     def expression(self) -> str:
+        if self.names:
+            return f"{self.function}({', '.join(self.names)})"
         return f"{self.function}(*__itmal_inputs)"
+
+
+def recompute(function: str, *names: str) -> Call:
+    """`function(*names)` on the student's own objects, e.g. recompute("SGDModel.score",
+    "X_test", "y_test"): the number a reported value must agree with."""
+    return Call(key=f"{function}({', '.join(names)})", function=function, names=names)
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,7 +3,10 @@
 Variable-name contract with grader_journal2/mlp_mnist.py:
   setup (given): X, y (the official MNIST training digits, a subset in the quick profile),
                  X_train, X_test, y_train, y_test (80/20 split), y_train_binary, y_test_binary
-  Qa: X_train_scaled, X_test_scaled   the pixels divided by 255 (float32, in [0, 1])
+  Qa: preprocess(X)                   raw pixel rows (0..255) -> the model's inputs (the
+                                      solution: float32 pixels / 255); the grader feeds the
+                                      models preprocess(held-out digits)
+      X_train_scaled, X_test_scaled   preprocess(X_train), preprocess(X_test)
       model_mnist                     a fitted Keras model taking 784 scaled pixels, giving
                                       10 class scores
   Qb: model_deep                      a fitted deeper Keras MLP, same inputs and outputs
@@ -26,8 +29,8 @@ MLP_MNIST = [
                       "pixels, values 0..255), split 80/20 into a training and a test set. The "
                       "official MNIST *test* digits are kept by the grader: it measures your models' "
                       "accuracy on them, so keep the names `model_mnist` (Qa) and `model_deep` (Qb), "
-                      "and feed your models pixels scaled to [0, 1] (divided by 255), as Qa "
-                      "prescribes: the grader feeds them held-out digits scaled exactly that way.")),
+                      "and scale every input your models see with your own `preprocess(X)` (Qa): the "
+                      "grader feeds your models `preprocess(held-out digits)`.")),
     setup(MN, "setup", r'''
 # Setup (do not modify): imports, the MNIST training digits split into train and test sets
 import numpy as np
@@ -65,27 +68,40 @@ from the `mlp_moon.ipynb` as you can (a hidden layer or two of `tanh` or `relu` 
 `softmax` output of 10 neurons, one per digit, the `categorical_crossentropy` loss, and the
 one-hot labels `y_train_binary`, `y_test_binary` from the setup).
 
-NOTE: you need to scale the MNIST data before a fit. Scale the pixels to the range [0, 1] by
-dividing them by 255, as `float32`:
+NOTE: you need to scale the MNIST data before a fit. Write the scaling as a function
+`preprocess(X)` that takes raw pixel rows (values 0..255, shape `(n, 784)`) and returns what your
+model takes as input, for example the pixels scaled to [0, 1] as `float32`:
 
 ```python
-X_train_scaled = X_train.astype(np.float32) / 255
-X_test_scaled = X_test.astype(np.float32) / 255
+def preprocess(X):
+    return X.astype(np.float32) / 255
+
+X_train_scaled = preprocess(X_train)
+X_test_scaled = preprocess(X_test)
 ```
 
-and fit your model on `X_train_scaled`. No 2D-decision boundaries can be drawn from the
-784-dimensional MNIST data, but plot the accuracy and the loss against the epochs.
+(any sound scaling will do, e.g. a `StandardScaler` fitted on `X_train` and used inside
+`preprocess`), and fit your model on `X_train_scaled`. No 2D-decision boundaries can be drawn from
+the 784-dimensional MNIST data, but plot the accuracy and the loss against the epochs.
 
-Keep the fitted model in `model_mnist`. The grader checks that `X_train_scaled` lies in [0, 1]
-and measures your model's accuracy on official MNIST test digits, scaled the same way, which your
-notebook never sees; it must be at most 0.03 below what the reference solution's model reaches.
+Keep the fitted model in `model_mnist`. The grader checks that `X_train_scaled` is on a small scale
+(not the raw 0..255 pixels) and measures your model's accuracy on official MNIST test digits,
+which your notebook never sees, fed to it as `preprocess(digits)`: it must be at most 0.03 below
+what the reference solution's model reaches.
 
 Why does the scaling matter?
 '''),
     code(MN_QA, "qa-mlp", r'''
+def preprocess(X):
+    """Raw pixel rows (0..255, shape (n, 784)) -> your models' inputs. The grader feeds your
+    models preprocess(held-out digits)."""
+    #@solution
+    return X.astype(np.float32) / 255
+    #@end
+
 #@solution
-X_train_scaled = X_train.astype(np.float32) / 255
-X_test_scaled = X_test.astype(np.float32) / 255
+X_train_scaled = preprocess(X_train)
+X_test_scaled = preprocess(X_test)
 
 model_mnist = Sequential([
     Input(shape=(784,)),
@@ -215,10 +231,7 @@ CELLS = MLP_MNIST
 # group02-typical-mistakes: cell key -> [(old, new)] patches of the solution, each old text once
 MISTAKES = {
     # the pixels were never scaled: 0..255 inputs saturate the tanh neurons and SGD fails
-    "qa-mlp": [
-        ("X_train_scaled = X_train.astype(np.float32) / 255", "X_train_scaled = X_train.astype(np.float32)"),
-        ("X_test_scaled = X_test.astype(np.float32) / 255", "X_test_scaled = X_test.astype(np.float32)"),
-    ],
+    "qa-mlp": [("return X.astype(np.float32) / 255", "return X.astype(np.float32)")],
 }
 # group02's own answers: None leaves the placeholder, "" leaves the cell empty
 MISTAKE_ANSWERS = {
