@@ -43,6 +43,13 @@ def typed_in_collapsed_crashed(nb):
                              "theta_mb = np.array([[4.21509616], [2.77011339]])  # from the least-squares print\n")
 
 
+def appends_before_updating(nb):
+    """Honest work in another style: theta is appended to the path before each update, so the
+    path ends one step short of theta_gd."""
+    return patch(nb, "gradient_descent.qa", "    theta = theta - eta * gradients\n    theta_path_bgd.append(theta)\n",
+                 "    theta_path_bgd.append(theta)\n    theta = theta - eta * gradients\n")
+
+
 def kernel_dies(nb):
     return replace_cells(nb, "gradient_descent.qd", "import os\nos._exit(3)\n")
 
@@ -56,7 +63,8 @@ def gd_results(config, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("gd-samples")
     out = {}
-    for name, edit in {"typed-in-collapsed-crashed": typed_in_collapsed_crashed, "kernel-dies-in-qd": kernel_dies}.items():
+    for name, edit in {"typed-in-collapsed-crashed": typed_in_collapsed_crashed, "kernel-dies-in-qd": kernel_dies,
+                       "appends-before-updating": appends_before_updating}.items():
         path = folder / f"{name}.ipynb"
         nbformat.write(edit(read(SOLUTIONS / "gradient_descent.ipynb")), path)
         out[name] = grade_submission(path, config)
@@ -70,6 +78,11 @@ def test_theta_typed_in_earns_only_the_text_answer(gd_results):
     feedback = qd.feedback()
     assert "theta_mb should be what the last theta of your loop (theta_path_mgd[-1]) gives" in feedback
     assert "typed in" in feedback
+
+
+def test_a_path_that_ends_one_step_short_of_theta_is_honest_work(gd_results):
+    qa = by_id(gd_results["appends-before-updating"])["gradient_descent.qa"]
+    assert qa.outcome is Outcome.PASSED, qa.feedback()
 
 
 def test_collapsed_theta_path_fails_the_figure_question(gd_results):
