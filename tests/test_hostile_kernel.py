@@ -129,7 +129,8 @@ def test_links_and_fifos_planted_by_a_killed_kernel_are_never_opened(config, tmp
     secret.write_text(marker + "\n")
     nb = nbformat.read(SOLUTIONS / "regularizers.ipynb", as_version=4)
     qa = max(i for i, c in enumerate(nb.cells) if "regularizers.qa" in c.get("metadata", {}).get("tags", []))
-    attack = nbformat.v4.new_code_cell(_planting_cell(str(canary), str(secret)))
+    # the attack is a cell of its own question (qb), so qa's code is the solution's alone
+    attack = nbformat.v4.new_code_cell(_planting_cell(str(canary), str(secret)), metadata={"tags": ["regularizers.qb"]})
     nb.cells.insert(qa + 1, attack)
     # after the restart: print what the kernel's stdout and the planted links lead to
     nb.cells.insert(qa + 2, nbformat.v4.new_code_cell(

@@ -177,9 +177,15 @@ def locate_questions(nb, question_ids: list[str], region: tuple[int, int] | None
         if span is not None:
             if not qc.code and not qc.answers:
                 qc.found_by = "heading"
-            qc.code = sorted(set(qc.code) | {i for i in range(*span) if nb.cells[i].cell_type == "code"})
+            # Every code cell under the heading, except one the student tagged for another question.
+            qc.code = sorted(set(qc.code) | {i for i in range(*span) if nb.cells[i].cell_type == "code"
+                                             and not _tagged_elsewhere(nb.cells[i], qid, located)})
         qc.text = _written(nb, qc, _letter(qid), span, stub, qid)
     return located
+
+
+def _tagged_elsewhere(cell, qid: str, located: dict[str, QuestionCells]) -> bool:
+    return any(tag in located and tag != qid for tag in cell_tags(cell))
 
 
 def _written(nb, qc: QuestionCells, letter: str, span: tuple[int, int] | None, stub: Stub | None, qid: str) -> str:
