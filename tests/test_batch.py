@@ -296,6 +296,7 @@ def test_a_worker_that_dies_once_gets_a_second_try(config, tmp_path):
     assert float(gradebook(out)["group1"]["regularizers.qa"]) == 0  # graded: its wrong Omega, not a grader error
 
 
+@pytest.mark.slow  # a minute of kernels: the slow run (.ci/run) covers it
 def test_without_mnist_the_mnist_exercises_are_a_grader_error_and_their_references_never_run(config, tmp_path,
                                                                                               monkeypatch):
     home = tmp_path / "home"
