@@ -7,6 +7,8 @@ the questions it affects; `grade_submission` does not raise on bad input.
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import json
 import os
@@ -125,8 +127,14 @@ def default_solutions_dir(assignment: str | None = None) -> Path | None:
 
 def stubs(config: GradingConfig) -> dict[str, Stub | None]:
     """The assignment's stub of each exercise (None where it has none)."""
-    folder = config.assignment_package().stubs
-    return {name: load_stub(folder, ex.notebook) for name, ex in config.catalogue().items()}
+    named = tuple((name, ex.notebook) for name, ex in config.catalogue().items())
+    return dict(_read_stubs(config.assignment_package().stubs, named))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_stubs(folder: Path | None, named: tuple[tuple[str, str], ...]) -> tuple[tuple[str, Stub | None], ...]:
+    """Read once per process: the handed-out stubs do not change while grading."""
+    return tuple((name, load_stub(folder, notebook)) for name, notebook in named)
 
 
 def _run(nb, exercises: list[Exercise], config: GradingConfig, regions: dict[str, tuple[int, int]] | None = None,
