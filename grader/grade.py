@@ -8,7 +8,6 @@ the questions it affects; `grade_submission` does not raise on bad input.
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import json
 import os
