@@ -29,7 +29,9 @@ EXERCISES = discover_exercises(sys.modules[__name__], COURSE_ORDER)
 SUPPORT_FILES = {"libitmal": HERE / "libitmal", "libitmal/mnist.py": Path(mnist_files.__file__)}
 
 _checkout_solutions = HERE.parent / "solutions" / "journal2"
+# The stubs as handed out: the checkout's, or (installed from a wheel) the copy the package ships.
 _checkout_stubs = HERE.parent / "assignments" / "journal2"
+_stubs = next((d for d in (_checkout_stubs, HERE / "stubs") if d.is_dir()), None)
 
 ASSIGNMENT = Assignment(
     name="journal2",
@@ -38,7 +40,7 @@ ASSIGNMENT = Assignment(
     support_files=SUPPORT_FILES,
     solutions=_checkout_solutions if _checkout_solutions.is_dir() else None,
     package_dir=HERE,
-    stubs=_checkout_stubs if _checkout_stubs.is_dir() else None,
+    stubs=_stubs,
 )
 
 __all__ = ["ASSIGNMENT", "EXERCISES", "SUPPORT_FILES"]

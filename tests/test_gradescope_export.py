@@ -80,8 +80,12 @@ def test_zip_carries_the_grader_hidden_checks_and_references_but_no_notebooks(bu
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
     assert {"setup.sh", "run_autograder", "autograder.json", "references.json", "constraints.txt"} <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
-    assert not [n for n in names if n.endswith(".ipynb")]
-    assert not [n for n in names if "solutions" in n or "mnist" in n.lower() and not n.endswith(".py")]
+    # the only notebooks are the hand-out's stubs, byte for byte (the grader tells given code by them)
+    with zipfile.ZipFile(bundle) as zf:
+        notebooks = {n: zf.read(n) for n in names if n.endswith(".ipynb")}
+    assert notebooks == {f"grader-src/assignments/journal2/{p.name}": p.read_bytes()
+                         for p in (REPO / "assignments" / "journal2").glob("*.ipynb")}
+    assert not [n for n in names if "solutions" in n or "mnist" in n.lower() and not n.endswith((".py", ".ipynb"))]
     assert "hidden/regularizers.py" in names
     package = REPO / "grader"
     expected = {f"grader-src/grader/{p.relative_to(package).as_posix()}" for p in package.rglob("*.py")
@@ -112,7 +116,8 @@ def test_setup_sh_installs_the_bundled_grader_with_pinned_requirements(bundle, t
                    cwd=tmp_path / "grader-src", check=True, capture_output=True)
     (wheel,) = wheels.glob("itmal_grader-*.whl")
     inside = set(zipfile.ZipFile(wheel).namelist())
-    assert {"grader/runners/gradescope.py", "grader/inputs/mnist_files.py", "grader_journal2/libitmal/utils.py"} <= inside
+    assert {"grader/runners/gradescope.py", "grader/inputs/mnist_files.py", "grader_journal2/libitmal/utils.py",
+            "grader_journal2/stubs/perceptron.ipynb"} <= inside
 
 
 def test_an_installed_grader_bundles_itself_from_its_own_metadata(tmp_path, monkeypatch):
@@ -133,7 +138,8 @@ def test_an_installed_grader_bundles_itself_from_its_own_metadata(tmp_path, monk
                    cwd=source / "grader-src", check=True, capture_output=True)
     (wheel,) = wheels.glob("itmal_grader-*.whl")
     with zipfile.ZipFile(wheel) as zf:
-        assert {"grader/runners/gradescope.py", "grader/inputs/mnist_files.py", "grader_journal2/libitmal/utils.py"} <= set(zf.namelist())
+        assert {"grader/runners/gradescope.py", "grader/inputs/mnist_files.py", "grader_journal2/libitmal/utils.py",
+                "grader_journal2/stubs/perceptron.ipynb"} <= set(zf.namelist())
         meta = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("METADATA"))
         entry_points = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("entry_points.txt"))
     assert "[itmal_grader.assignments]" in entry_points and "journal2 = grader_journal2:ASSIGNMENT" in entry_points

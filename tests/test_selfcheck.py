@@ -75,9 +75,17 @@ def test_the_shipped_store_covers_every_listed_value_and_holds_no_solution_code(
     _holds_only_the_listed_plain_values(store)
 
 
-def test_the_package_ships_the_store_and_the_itmal_grader_module():
-    text = (REPO / "pyproject.toml").read_text()
-    assert '"itmal_grader*"' in text and 'grader_journal2 = ["public_reference.json"]' in text
+def test_the_package_ships_the_store_the_stubs_and_every_module():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    setup = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {str(p.parent.relative_to(REPO)).replace("/", ".")
+               for top in ("grader", "grader_journal2", "itmal_grader") for p in (REPO / top).rglob("*.py")}
+    assert set(setup["packages"]) == folders | {"grader_journal2.stubs"}  # a new module folder is listed
+    assert setup["package-dir"] == {"grader_journal2.stubs": "assignments/journal2"}
+    assert setup["package-data"]["grader_journal2"] == ["public_reference.json"]
     assert SHIPPED.parent == REPO / "grader_journal2"
 
 

@@ -105,16 +105,28 @@ def _source_files(assignment: Assignment) -> dict[str, bytes]:
     """The grader package, the assignment's package, and what installing them needs
     (pyproject.toml, README.md)."""
     files: dict[str, bytes] = {}
-    if (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "README.md").is_file():  # a checkout
+    checkout = (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "README.md").is_file()
+    if checkout:
         for name in ("pyproject.toml", "README.md"):
             files[f"grader-src/{name}"] = (CHECKOUT / name).read_bytes()
     else:  # an installed grader (pip install, tox): its own metadata says how to install it
         files["grader-src/pyproject.toml"] = _installed_pyproject(assignment).encode()
     files.update(_package_files(PACKAGE_DIR))
+    files.update(_package_files(PACKAGE_DIR.parent / "itmal_grader"))  # the in-notebook check(), a listed package
     if assignment.package_dir is None:
         raise ExportError(f"the assignment {assignment.name} does not say where its package is (package_dir)")
     files.update(_package_files(assignment.package_dir))
+    # where the pyproject's packaging finds the stubs: the checkout's package-dir, or the package itself
+    stubs_at = f"assignments/{assignment.name}" if checkout else f"{assignment.package_dir.name}/stubs"
+    files.update({f"grader-src/{stubs_at}/{name}": data for name, data in _stub_notebooks(assignment).items()})
     return files
+
+
+def _stub_notebooks(assignment: Assignment) -> dict[str, bytes]:
+    """The handed-out stubs (public): the bundled grader tells given code from a student's with them."""
+    if assignment.stubs is None:
+        return {}
+    return {f.name: f.read_bytes() for f in sorted(assignment.stubs.glob("*.ipynb")) if f.is_file()}
 
 
 def _installed_pyproject(assignment: Assignment) -> str:
@@ -136,7 +148,8 @@ def _installed_pyproject(assignment: Assignment) -> str:
         "[project.entry-points.pytest11]", 'itmal_grader = "grader.runners.plugin"', "",
         '[project.entry-points."itmal_grader.assignments"]',
         f'{assignment.name} = "{assignment.package_dir.name}:ASSIGNMENT"', "",
-        "[tool.setuptools.packages.find]", f'include = ["grader*", "{assignment.package_dir.name}*"]', ""])
+        "[tool.setuptools.packages.find]", f'include = ["grader*", "{assignment.package_dir.name}*"]', "",
+        "[tool.setuptools.package-data]", f'"{assignment.package_dir.name}.stubs" = ["*.ipynb"]', ""])
 
 
 def _hidden_files(hidden_dir: Path | None) -> dict[str, bytes]:
@@ -146,8 +159,9 @@ def _hidden_files(hidden_dir: Path | None) -> dict[str, bytes]:
             if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc"}
 
 
-def _refuse_notebooks(files: dict[str, bytes]) -> None:
-    notebooks = [n for n in files if n.lower().endswith(".ipynb")]
+def _refuse_notebooks(files: dict[str, bytes], stubs: dict[str, bytes]) -> None:
+    given = set(stubs.values())  # the hand-out's own stubs, byte for byte, are public
+    notebooks = [n for n, data in files.items() if n.lower().endswith(".ipynb") and data not in given]
     if notebooks:  # e.g. a hidden-checks folder that holds solutions: never ship them
         raise ExportError(f"refusing to put notebooks into the autograder: {', '.join(notebooks)}")
 
@@ -251,7 +265,7 @@ def export(out: Path, config: GradingConfig, *, exercises: list[str] | None = No
     names = [n for n in catalogue if n in names]  # the course's order, no repeats
     assignment = config.assignment_package()
     bundled = {**_source_files(assignment), **_hidden_files(config.hidden_dir)}
-    _refuse_notebooks(bundled)  # before the (long) reference runs
+    _refuse_notebooks(bundled, _stub_notebooks(assignment))  # before the (long) reference runs
     references = collect_references(config, names)
     store_buf = Path(tempfile.mkdtemp(prefix="itmal-export-")) / STORE
     try:
@@ -273,7 +287,7 @@ def export(out: Path, config: GradingConfig, *, exercises: list[str] | None = No
         "constraints.txt": ("\n".join(_pinned_requirements()) + "\n").encode(),
         **bundled,
     }
-    _refuse_notebooks(files)  # again, for everything
+    _refuse_notebooks(files, _stub_notebooks(assignment))  # again, for everything
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.part")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
