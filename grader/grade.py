@@ -44,6 +44,9 @@ class GradingConfig:
     references: Path | None = None
     # An installed assignment's name or an assignment package's folder; None: the only one installed.
     assignment: str | None = None
+    # Kernels forked from a zygote that imported the course stack once (kernel/zygote.py),
+    # where the sandbox runs as root; False: every kernel starts cold.
+    warm_kernels: bool = True
 
     def assignment_package(self) -> Assignment:
         return load_assignment(self.assignment)
@@ -56,14 +59,14 @@ class GradingConfig:
         return {"sandbox": [self.sandbox.enabled, self.sandbox.reason], "limits": asdict(self.limits),
                 "solutions_dir": _str(self.solutions_dir), "hidden_dir": _str(self.hidden_dir),
                 "cache_dir": str(self.cache_dir), "profile": self.profile, "references": _str(self.references),
-                "assignment": self.assignment}
+                "assignment": self.assignment, "warm_kernels": self.warm_kernels}
 
     @classmethod
     def from_dict(cls, d: dict) -> "GradingConfig":
         return cls(sandbox=SandboxMode(*d["sandbox"]), limits=Limits(**d["limits"]),
                    solutions_dir=_path(d["solutions_dir"]), hidden_dir=_path(d["hidden_dir"]),
                    cache_dir=Path(d["cache_dir"]), profile=d["profile"], references=_path(d.get("references")),
-                   assignment=d.get("assignment"))
+                   assignment=d.get("assignment"), warm_kernels=d.get("warm_kernels", True))
 
     def fingerprint(self) -> str:
         """Changes whenever a result graded under this configuration could differ."""
@@ -149,7 +152,7 @@ def _run(nb, exercises: list[Exercise], config: GradingConfig, regions: dict[str
         build_plan(exercise, located[exercise.name], plan, self_check=exercise.name in self_check)
     execution = execute_notebook(without_self_checks(nb), plan, limits=config.limits, sandbox=config.sandbox,
                                  support_files=config.assignment_package().support_files,
-                                 options=config.kernel_options())
+                                 options=config.kernel_options(), warm=config.warm_kernels)
     return located, execution
 
 

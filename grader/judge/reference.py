@@ -17,6 +17,7 @@ from pathlib import Path
 
 from grader.judge.catalogue import Exercise
 from grader.files import write_text_atomic
+from grader.kernel.manager import STARTUP_CODE
 from grader.kernel.plaindata import Answer
 
 LIBRARIES = ("numpy", "scikit-learn", "scipy", "tensorflow-cpu", "tensorflow", "keras", "ipykernel", "itmal-grader")
@@ -55,6 +56,7 @@ def cache_key(exercise: Exercise, solution: Path, plan_desc: list, helpers: dict
     for name, path in helpers.items():
         h.update(name.encode() + _tree_digest(path).encode())
     h.update(json.dumps(_versions(), sort_keys=True).encode())
+    h.update(STARTUP_CODE.encode())  # how every kernel starts (imports, seeds) shapes its answers
     h.update(exercise.name.encode())
     return h.hexdigest()
 

@@ -31,16 +31,20 @@ class KernelCgroup:
         return [str(d / "cgroup.procs") for d in self.dirs]
 
     def memory_limit_hit(self) -> bool:
+        return self.memory_events_count() > 0
+
+    def memory_events_count(self) -> int:
+        """How often the group met its memory limit so far (a zygote's group outlives kernels)."""
         if self.memory_dir is None:
-            return False
+            return 0
         try:
             text = (self.memory_dir / self.memory_events).read_text()
         except OSError:
-            return False
+            return 0
         if self.memory_events == "memory.failcnt":
-            return int(text.strip() or 0) > 0
+            return int(text.strip() or 0)
         counts = dict(line.split() for line in text.splitlines() if line.strip())
-        return int(counts.get("oom_kill", 0)) > 0 or int(counts.get("max", 0)) > 0
+        return int(counts.get("oom_kill", 0)) + int(counts.get("max", 0))
 
     def destroy(self) -> None:
         """Kill whatever is left in the group (children of a fork bomb included), remove it."""

@@ -28,11 +28,13 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from grader.kernel.manager import MAX_MESSAGE_BYTES, STARTUP_CODE, GraderKernelManager
+from grader.kernel import zygote
+from grader.kernel.manager import MAX_MESSAGE_BYTES, SEED, STARTUP_CODE, GraderKernelManager
 from grader.kernel.messages import BoundedSession
 from grader.kernel.plaindata import Answer, decode_answer
 from grader.kernel.requests import ANSWER_MIME, Request, fetch_code, new_nonce
-from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
+from grader.kernel.sandbox import SANDBOX_HOME, KernelOptions, Limits, SandboxMode, kernel_environment
+from grader.kernel.zygote import Zygote
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_FIGURES_PER_CELL = 10
@@ -172,8 +174,9 @@ def _describe_exit(returncode: int | None, sandboxed: bool) -> str:
 
 class _Runner:
     def __init__(self, nb, scratch: Path, private: Path, limits: Limits, sandbox: SandboxMode,
-                 options: KernelOptions):
+                 options: KernelOptions, zygote: Zygote | None = None):
         self.nb = nb
+        self.zygote = zygote
         self.options = options
         self.scratch = scratch
         self.private = private
@@ -192,9 +195,12 @@ class _Runner:
 
     # -- kernel lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
+        if self.zygote is not None and not self.zygote.ensure_running():
+            self.events.append(f"warm kernels unavailable, this notebook's kernels start cold: {self.zygote.failure}")
+            self.zygote = None
         self.km = GraderKernelManager(
             scratch=self.scratch, private=self.private, limits=self.limits, sandbox=self.sandbox,
-            options=self.options,
+            options=self.options, zygote=self.zygote,
         )
         self.client = _LimitedClient(
             self.nb, self.km, self.limits,
@@ -507,12 +513,23 @@ def execute_notebook(
     sandbox: SandboxMode,
     support_files: dict[str, Path] | None = None,
     options: KernelOptions = KernelOptions(),
+    warm: bool = True,
 ) -> Execution:
     """Run `nb` (a copy is made) in a fresh sandboxed kernel and fetch the planned answers.
 
     `support_files` maps names in the scratch directory to files or directories copied there
-    first (the course helpers). The original notebook file is never touched.
+    first (the course helpers). The original notebook file is never touched. `warm`: fork the
+    kernel from this process's zygote (zygote.py) where the sandbox allows it.
     """
+    if warm and zygote.available(sandbox.enabled):
+        environment = kernel_environment(Path(SANDBOX_HOME), SEED, True, options)
+        with zygote.warm_zygote(limits, options, support_files or {}, environment) as forker:
+            return _execute(nb, plan, limits, sandbox, support_files, options, forker)
+    return _execute(nb, plan, limits, sandbox, support_files, options, None)
+
+
+def _execute(nb, plan: FetchPlan, limits: Limits, sandbox: SandboxMode, support_files: dict[str, Path] | None,
+             options: KernelOptions, forker: Zygote | None) -> Execution:
     nb = nbformat.from_dict(nbformat.from_dict(nb))  # deep copy; outputs will be replaced
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -526,7 +543,7 @@ def execute_notebook(
         copy_support_files(support_files or {}, scratch)
         nbformat.write(nb, scratch / "submission.ipynb")
         _readable(scratch)
-        runner = _Runner(nb, scratch, private, limits, sandbox, options)
+        runner = _Runner(nb, scratch, private, limits, sandbox, options, forker)
         try:
             asyncio.run(runner.run(plan))
         except Exception as exc:  # the grader's own failure: reported, not raised

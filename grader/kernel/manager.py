@@ -21,6 +21,7 @@ import stat
 import sys
 import threading
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from traitlets import DottedObjectName, Type
 
 from grader.kernel import cgroups
 from grader.kernel.messages import BoundedSession
+from grader.kernel.zygote import COURSE_MODULES, Zygote, ZygoteProvisioner
 from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_SOCKETS, KernelOptions, Limits, SandboxMode,
                                    bwrap_prefix, drop_prefix, identity_files, kernel_environment, kernel_uid,
                                    rlimit_prefix)
@@ -55,8 +57,15 @@ NOT_IN_KERNEL = ("the grading kernel has the course's packages only: " + ", ".jo
 # runs, so grading the same notebook twice gives the same numbers. TensorFlow is seeded
 # when (and only if) the notebook imports it: importing it eagerly costs seconds.
 STARTUP_CODE = f"""
-def __itmal_startup(seed={SEED}, importable={_IMPORTABLE!r}, refusal={NOT_IN_KERNEL!r}):
+def __itmal_startup(seed={SEED}, importable={_IMPORTABLE!r}, refusal={NOT_IN_KERNEL!r}, course={COURSE_MODULES!r}):
     import importlib.abc, importlib.machinery, importlib.util, os, random, sys
+
+    # Loaded before the seeds, warm (forked from the zygote: already loaded) or cold alike.
+    for name in course:
+        try:
+            __import__(name)
+        except Exception:
+            pass
 
     class CoursePackagesOnly(importlib.abc.MetaPathFinder):
         # A cell imports the course's packages, the standard library and files beside the
@@ -160,6 +169,27 @@ class _OutputTail:
         return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text).strip()
 
 
+def read_bwrap_info(fd: int, deadline: float) -> dict:
+    """bubblewrap's JSON on the info pipe (written once the sandbox exists), bounded; closes fd."""
+    data = b""
+    try:
+        while b"}" not in data and len(data) < 65536:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise KernelStartFailed("bubblewrap did not start the sandbox in time")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    try:
+        info = json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError:
+        raise KernelStartFailed("bubblewrap's sandbox information was unreadable") from None
+    return info if isinstance(info, dict) else {}
+
+
 class _NoHeartbeatClient(AsyncKernelClient):
     """The heartbeat channel would reconnect by path on its own; the grader watches the
     kernel's process instead."""
@@ -179,7 +209,7 @@ class GraderKernelManager(AsyncKernelManager):
     client_factory = Type(klass="grader.kernel.manager._NoHeartbeatClient")
 
     def __init__(self, *, scratch: Path, private: Path, limits: Limits, sandbox: SandboxMode,
-                 options: KernelOptions, **kw: Any):
+                 options: KernelOptions, zygote: Zygote | None = None, **kw: Any):
         ip = SANDBOX_SOCKETS if sandbox.enabled else str(private / "kernel")
         super().__init__(transport="ipc", ip=ip, **kw)
         self.scratch = scratch
@@ -187,9 +217,15 @@ class GraderKernelManager(AsyncKernelManager):
         self.limits = limits
         self.sandbox = sandbox
         self.options = options
+        self.zygote = zygote  # warm: the kernel is forked from it, in its sandbox
         self.uid = kernel_uid() if sandbox.enabled else None
         self.cgroup: cgroups.KernelCgroup | None = None
         self.connection_file = str(private / "connection.json")
+        self._sandbox_connection = SANDBOX_CONNECTION
+        if zygote is not None:
+            host, inside = zygote.connection_file()
+            self.connection_file, self._sandbox_connection = str(host), inside
+        self._memory_events = 0
         self._output: _OutputTail | None = None
         self._info_fd: int | None = None
         self._info_pass: int | None = None
@@ -244,6 +280,9 @@ class GraderKernelManager(AsyncKernelManager):
             "--IPKernelApp.parent_handle=0",
             *(extra_arguments or []),
         ]
+        if self.zygote is not None:  # forked, not executed: only the kernel's arguments
+            kernel[kernel.index("-f") + 1] = self._sandbox_connection
+            return kernel[kernel.index("-f"):]
         prefix = rlimit_prefix(self.limits, self.cgroup.procs_files if self.cgroup else [])
         if self.sandbox.enabled:
             kernel[kernel.index("-f") + 1] = SANDBOX_CONNECTION
@@ -254,6 +293,9 @@ class GraderKernelManager(AsyncKernelManager):
         return prefix + kernel
 
     async def start(self) -> None:
+        if self.zygote is not None:
+            await self._start_forked()
+            return
         self.cgroup = cgroups.create(self.limits.processes, self.limits.memory_total)
         env = kernel_environment(self.scratch, SEED, self.sandbox.enabled, self.options)
         if self.uid is not None:
@@ -279,12 +321,27 @@ class GraderKernelManager(AsyncKernelManager):
         # until the kernel has bound every socket, sandboxed or not.
         self.ip = self._checked_socket_base()
 
+    async def _start_forked(self) -> None:
+        """The kernel forked by the zygote, in the zygote's sandbox, cgroup and limits."""
+        out_read, out_write = os.pipe()
+        self._output = _OutputTail(out_read)
+        self._memory_events = self.zygote.memory_kills()
+        self.provisioner = ZygoteProvisioner(kernel_id=self.kernel_id or str(uuid.uuid4()),
+                                             kernel_spec=self.kernel_spec, parent=self)
+        try:
+            await self.start_kernel(env={}, cwd=str(self.scratch), stdout=out_write)
+        finally:
+            os.close(out_write)
+        self.ip = self._checked_socket_base()
+
     def _checked_socket_base(self) -> str:
         """The host's path to the kernel's sockets once every socket the client will connect
         to is there, is a socket, is not a link and (as root) belongs to the kernel's uid.
         Sandboxed, the path goes through the sandbox's /proc root."""
         deadline = time.monotonic() + SOCKETS_TIMEOUT
-        if self.sandbox.enabled:
+        if self.zygote is not None:
+            base = f"/proc/{self.zygote.sandbox_pid}/root{SANDBOX_SOCKETS}"
+        elif self.sandbox.enabled:
             info = self._read_info(deadline)
             pid = info.get("child-pid")
             if type(pid) is not int or pid <= 1:
@@ -318,25 +375,8 @@ class GraderKernelManager(AsyncKernelManager):
         return "ok"
 
     def _read_info(self, deadline: float) -> dict:
-        """bubblewrap's JSON on the info pipe (written once the sandbox exists), bounded."""
-        data = b""
-        try:
-            while b"}" not in data and len(data) < 65536:
-                ready, _, _ = select.select([self._info_fd], [], [], max(0.0, deadline - time.monotonic()))
-                if not ready:
-                    raise KernelStartFailed("bubblewrap did not start the sandbox in time")
-                chunk = os.read(self._info_fd, 4096)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            os.close(self._info_fd)
-            self._info_fd = None
-        try:
-            info = json.loads(data.decode("utf-8", errors="replace"))
-        except ValueError:
-            raise KernelStartFailed("bubblewrap's sandbox information was unreadable") from None
-        return info if isinstance(info, dict) else {}
+        fd, self._info_fd = self._info_fd, None
+        return read_bwrap_info(fd, deadline)
 
     def kernel_log(self) -> str:
         """The last of what the kernel process printed outside any cell (inert text)."""
@@ -359,6 +399,12 @@ class GraderKernelManager(AsyncKernelManager):
         if self.cgroup is not None:
             self.cgroup.destroy()
             self.cgroup = None
+        if self.zygote is not None:
+            self.zygote.clean_up_after_kernel()
+            try:
+                os.unlink(self.connection_file)  # the grader's own folder
+            except OSError:
+                pass
         self.close_client_context()
         for fd in (self._info_fd, self._info_pass):
             if fd is not None:
@@ -366,4 +412,6 @@ class GraderKernelManager(AsyncKernelManager):
         self._info_fd = self._info_pass = None
 
     def memory_limit_hit(self) -> bool:
+        if self.zygote is not None:
+            return self.zygote.memory_kills() > self._memory_events
         return self.cgroup is not None and self.cgroup.memory_limit_hit()

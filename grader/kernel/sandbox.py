@@ -167,11 +167,12 @@ def identity_files(uid: int) -> dict[str, str]:
 
 
 def bwrap_prefix(scratch: Path, private: Path, limits: Limits, options: KernelOptions, *,
-                 info_fd: int, uid: int | None) -> list[str]:
+                 info_fd: int, uid: int | None, run_folder: Path | None = None) -> list[str]:
     """The bubblewrap arguments that run a command confined to read-only copies of `scratch`.
 
     `private` is the grader's own folder: only its connection file (and, as root, the passwd
-    and group files of the kernel's uid) are bound, read-only. `info_fd` receives
+    and group files of the kernel's uid) are bound, read-only; a zygote gets `run_folder`
+    instead, where the grader writes each forked kernel's connection file. `info_fd` receives
     bubblewrap's JSON with the sandbox's pid."""
     bwrap = find_bwrap()
     assert bwrap is not None
@@ -209,7 +210,10 @@ def bwrap_prefix(scratch: Path, private: Path, limits: Limits, options: KernelOp
                                                 "--tmpfs", SANDBOX_HOME]
     for entry in sorted(scratch.iterdir()):
         args += ["--ro-bind", str(entry), f"{SANDBOX_HOME}/{entry.name}"]
-    args += ro_bind(str(private / "connection.json"), SANDBOX_CONNECTION)
+    if run_folder is not None:
+        args += ro_bind(str(run_folder), str(Path(SANDBOX_CONNECTION).parent))
+    else:
+        args += ro_bind(str(private / "connection.json"), SANDBOX_CONNECTION)
     for name, host in options.data:
         args += ro_bind(str(host), f"{SANDBOX_DATA}/{name}")
     # bubblewrap's root is a throw-away tmpfs; make it read-only so writes outside the

@@ -1,0 +1,237 @@
+"""The zygote: runs inside the sandbox (as `python -c <this file's text>`), imports the course
+stack once, then forks one kernel per notebook on the grader's request.
+
+It never imports the grader (the checkout is not in the sandbox) and takes requests only from
+the grader, over a socketpair it inherited (fd in argv). It is root inside the sandbox's
+namespaces, as bubblewrap's child is before `drop_prefix`; each kernel it forks drops to the
+kernel's uid exactly as `drop_prefix` does, before any student code exists in it.
+
+Between kernels (the "reap" request) it kills every process of the kernel's uid (orphans
+included: the zygote is their subreaper), then empties what a kernel can write (its home
+beyond the bound files, /tmp, /dev/shm), so nothing of one notebook reaches the next.
+
+Messages are JSON, one per SOCK_SEQPACKET datagram:
+  grader -> zygote: {"op": "fork", "argv": [...]} with the kernel's stdout fd (SCM_RIGHTS)
+                    {"op": "wait", "pid": n}    {"op": "reap"}
+  zygote -> grader: {"op": "ready", ...}  {"op": "exited", "pid": n, "returncode": r}
+                    {"op": "reaped", "wiped": bool, "returncodes": {...}}  {"op": "error", ...}
+  kernel -> grader: {"op": "kernel", "pid": n}, sent by the forked child itself, so the
+                    socket's credentials carry its pid as the grader's namespace sees it.
+"""
+
+import array
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+import traceback
+
+CTRL_FD, UID, HOME = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+PRELOAD = json.loads(sys.argv[4])
+WRITABLE = (HOME, "/tmp", "/dev/shm")
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
+
+libc = ctypes.CDLL(None, use_errno=True)
+ctrl = socket.socket(fileno=CTRL_FD)
+kernel_env = dict(os.environ)
+
+
+def send(message, fds=()):
+    data = json.dumps(message).encode()
+    if fds:
+        ctrl.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+    else:
+        ctrl.send(data)
+
+
+def receive():
+    fds = array.array("i")
+    data, ancdata, _, _ = ctrl.recvmsg(65536, socket.CMSG_SPACE(4 * fds.itemsize))
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+    if not data:
+        sys.exit(0)  # the grader is gone
+    return json.loads(data), list(fds)
+
+
+def preload():
+    # matplotlib (and fontconfig) write caches while importing: into a folder of the zygote's
+    # own, left read-only for the kernels (their own HOME and MPLCONFIGDIR are restored).
+    own = "/tmp/.itmal-zygote"
+    os.makedirs(own + "/mpl", mode=0o755, exist_ok=True)
+    os.environ.update(MPLCONFIGDIR=own + "/mpl", HOME=own, XDG_CACHE_HOME=own + "/cache")
+    loaded, failed = [], []
+    for name in PRELOAD:
+        try:
+            __import__(name)
+            loaded.append(name)
+        except Exception as exc:  # a package missing here is imported by the kernel, if at all
+            failed.append(f"{name}: {type(exc).__name__}")
+    os.environ.clear()
+    os.environ.update(kernel_env)
+    return loaded, failed
+
+
+def baseline():
+    return {d: set(os.listdir(d)) for d in WRITABLE if os.path.isdir(d)}
+
+
+def wipe(kept):
+    ok = True
+    for folder, names in kept.items():
+        for entry in os.scandir(folder):
+            if entry.name in names:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)  # fd-based: symlinks inside are removed, never followed
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                ok = False
+    return ok
+
+
+def returncode(status):
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def kill_the_kernels_uid():
+    """Every process of the kernel's uid, by a child that becomes that uid and signals all it
+    may (kill(-1) spares the caller only): orphans and daemons of any kernel included."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(UID)
+            os.setuid(UID)
+            for _ in range(1000):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.005)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def reap_all():
+    codes = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            kill_the_kernels_uid()
+            time.sleep(0.01)
+            continue
+        codes[str(pid)] = returncode(status)
+    return codes
+
+
+def children_left():
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def drop_privileges():
+    """As drop_prefix does: no capabilities (the bounding set emptied too), no groups, the
+    kernel's uid, and a check that root cannot be regained."""
+    for cap in range(64):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+    os.setgroups([])
+    os.setgid(UID)
+    os.setuid(UID)
+    try:
+        os.setuid(0)
+    except PermissionError:
+        pass
+    else:
+        os._exit(70)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+
+
+def become_kernel(argv, out):
+    code = 1
+    try:
+        os.setsid()  # its own process group: the grader signals the kernel's group by pid
+        send({"op": "kernel", "pid": os.getpid()})
+        ctrl.close()
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        for fd in (null, out):
+            os.close(fd)
+        try:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("0")  # the zygote's -1000 is not the kernel's
+        except OSError:
+            pass
+        drop_privileges()
+        os.chdir(HOME)
+        sys.argv = ["ipykernel_launcher", *argv]
+        if sys.path and sys.path[0] == "":
+            del sys.path[0]  # as ipykernel_launcher does; the kernel adds its folder back
+        from ipykernel import kernelapp
+
+        kernelapp.launch_new_instance(argv=argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def main():
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("-1000")  # the memory limit kills a kernel, not the zygote under it
+    except OSError:
+        pass
+    loaded, failed = preload()
+    kept = baseline()
+    send({"op": "ready", "preloaded": loaded, "failed": failed, "threads": len(os.listdir("/proc/self/task"))})
+    while True:
+        request, fds = receive()
+        op = request.get("op")
+        if op == "fork":
+            codes = reap_all()
+            wiped = wipe(kept) and not children_left()
+            if not wiped or len(fds) != 1 or len(os.listdir("/proc/self/task")) != 1:
+                for fd in fds:
+                    os.close(fd)
+                send({"op": "error", "message": "the zygote could not make a clean kernel", "returncodes": codes})
+                continue
+            pid = os.fork()
+            if pid == 0:
+                become_kernel(request["argv"], fds[0])
+            os.close(fds[0])
+        elif op == "wait":
+            try:
+                _, status = os.waitpid(int(request["pid"]), 0)
+                send({"op": "exited", "pid": request["pid"], "returncode": returncode(status)})
+            except ChildProcessError:
+                send({"op": "exited", "pid": request["pid"], "returncode": None})
+        elif op == "reap":
+            codes = reap_all()
+            send({"op": "reaped", "wiped": wipe(kept) and not children_left(), "returncodes": codes})
+        else:
+            send({"op": "error", "message": f"unknown request {op!r}"})
+
+
+main()

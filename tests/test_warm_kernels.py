@@ -1,0 +1,239 @@
+"""Issue 16: kernels forked from a zygote that imported the course stack once, inside the
+sandbox. A forked kernel starts seeded and deterministic, sees nothing of the previous
+notebook, dies with its zygote, and leaves no process behind when the grader is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO, SOLUTIONS, TEST_LIMITS, needs_sandbox
+from grader.grade import grade_submission
+from grader.kernel import zygote
+from grader.kernel.execute import END, FetchPlan, execute_notebook
+from grader.kernel.manager import GraderKernelManager
+from grader.kernel.requests import value
+from grader.kernel.sandbox import SANDBOX_HOME, KernelOptions, kernel_environment, kernel_uid
+from grader.kernel.manager import SEED
+
+pytestmark = [needs_sandbox, pytest.mark.skipif(os.geteuid() != 0, reason="warm kernels need the grader as root")]
+
+
+def run(sources: list[str], config, fetch: tuple[str, ...] = (), warm: bool = True):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    plan = FetchPlan()
+    for name in fetch:
+        plan.add(END, "q", value(name))
+    return execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox, warm=warm)
+
+
+def outputs(execution) -> list[str]:
+    return ["".join(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream")
+            for c in execution.notebook.cells]
+
+
+def test_warm_kernels_are_available_here_and_used(config):
+    assert zygote.available(config.sandbox.enabled)
+    execution = run(["import sys\nprint('numpy' in sys.modules, 'sklearn.linear_model' in sys.modules)"], config)
+    assert outputs(execution) == ["True True\n"], execution.events  # the zygote's imports, before any cell
+    assert not [e for e in execution.events if "cold" in e]
+
+
+SEEDED = ("import random, numpy as np\nfrom sklearn.model_selection import train_test_split\n"
+          "a = [random.random(), float(np.random.rand()), hash('itmal') % 1000]\n"
+          "b = [int(i) for i in train_test_split(list(range(20)), shuffle=True)[0][:5]]\n")
+
+
+def test_a_forked_kernel_starts_seeded_and_gives_what_a_cold_one_gives(config):
+    cold = run([SEEDED], config, fetch=("a", "b"), warm=False).answers["q"]
+    first = run([SEEDED], config, fetch=("a", "b")).answers["q"]
+    second = run([SEEDED], config, fetch=("a", "b")).answers["q"]
+    assert cold["a"].status == "ok"
+    for key in ("a", "b"):
+        assert first[key].value == second[key].value == cold[key].value
+
+
+LEAVE_TRACES = textwrap.dedent("""
+    import os, subprocess, sys, numpy as np
+    secret = 'from the previous notebook'
+    np.mean = lambda *a, **k: 42  # a preloaded module changed in place
+    sys.modules['sklearn'].planted = True
+    open('left-in-home.txt', 'w').write(secret)
+    open('/tmp/left-in-tmp', 'w').write(secret)
+    open('/dev/shm/left-in-shm', 'w').write(secret)
+    os.makedirs('folder/inside', exist_ok=True)
+    os.symlink('/etc/passwd', 'folder/inside/link')
+    # a daemon that outlives its kernel: a new session, double-forked
+    subprocess.Popen([sys.executable, '-c', 'import os, time\\nif os.fork(): os._exit(0)\\ntime.sleep(600)'],
+                     start_new_session=True)
+""")
+
+LOOK_FOR_TRACES = textwrap.dedent("""
+    import os, numpy as np, sklearn
+    found = []
+    if 'secret' in globals(): found.append('variable')
+    if np.mean([1, 3]) != 2: found.append('patched numpy')
+    if hasattr(sklearn, 'planted'): found.append('patched sklearn')
+    for path in ('left-in-home.txt', 'folder', '/tmp/left-in-tmp', '/dev/shm/left-in-shm'):
+        if os.path.lexists(path): found.append(path)
+    mine = os.getuid()
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            if os.stat(f'/proc/{pid}').st_uid == mine and int(pid) != os.getpid():
+                cmd = open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\\0', b' ').decode()
+                if 'sleep(600)' in cmd: found.append('daemon ' + pid)
+        except OSError:
+            pass
+""")
+
+
+def test_a_forked_kernel_sees_nothing_of_the_previous_notebook(config):
+    first = run([LEAVE_TRACES], config)
+    assert first.cells[0].status == "ok", first.cells[0].evalue
+    second = run([LOOK_FOR_TRACES], config, fetch=("found",))
+    assert second.answers["q"]["found"].value == []
+
+
+def _start_forked(config) -> tuple[zygote.Zygote, GraderKernelManager, asyncio.AbstractEventLoop, Path]:
+    options = KernelOptions(profile="quick")
+    z = zygote.Zygote(TEST_LIMITS, options, {}, kernel_environment(Path(SANDBOX_HOME), SEED, True, options))
+    z.start()
+    folder = Path(z.folder)
+    km = GraderKernelManager(scratch=folder / "scratch", private=folder / "private", limits=TEST_LIMITS,
+                             sandbox=config.sandbox, options=options, zygote=z)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(km.start())
+    return z, km, loop, folder
+
+
+def _gone(pid: int, within: float = 15.0) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_forked_kernel_is_killed_with_its_zygote(config):
+    z, km, loop, _ = _start_forked(config)
+    try:
+        kernel = km.provisioner.process
+        assert isinstance(kernel, zygote.ForkedKernel) and kernel.poll() is None
+        os.kill(z.proc.pid, signal.SIGKILL)  # bubblewrap: the sandbox and the zygote in it
+        assert _gone(kernel.pid), "the forked kernel outlived its zygote"
+    finally:
+        z.stop()
+        loop.close()
+
+
+GRADER_KILLED = textwrap.dedent("""
+    import os, sys, threading, time, warnings
+    import nbformat
+    from grader.kernel.execute import FetchPlan, execute_notebook
+    from grader.kernel.sandbox import Limits, choose
+    from grader.kernel.sandbox import kernel_uid
+    uid = kernel_uid()
+
+    def announce():
+        while True:
+            for pid in filter(str.isdigit, os.listdir('/proc')):
+                try:
+                    if os.stat(f'/proc/{pid}').st_uid == uid and b'sleep' in open(f'/proc/{pid}/cmdline', 'rb').read():
+                        print('KERNEL RUNNING', uid, flush=True)
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+
+    threading.Thread(target=announce, daemon=True).start()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import subprocess, sys, time\\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], start_new_session=True)\\n"
+        "time.sleep(600)")]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        sandbox = choose(require=True)
+    execute_notebook(nb, FetchPlan(), limits=Limits(cell_timeout=600, notebook_timeout=600), sandbox=sandbox)
+""")
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_a_sigkill_of_the_grader_leaves_no_kernel_or_zygote_behind():
+    grader = subprocess.Popen([sys.executable, "-c", GRADER_KILLED], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        line = grader.stdout.readline()
+        assert line.startswith("KERNEL RUNNING"), line + grader.stderr.read()
+        uid = int(line.split()[2])
+        assert _processes_of(uid)
+        zygotes = [p for p in _descendants(grader.pid) if _cmdline(p).startswith(f"{sys.executable} -c ")
+                   and "zygote" in _cmdline(p)]
+        assert zygotes, "no zygote was running under the grader"
+    finally:
+        grader.kill()
+        grader.wait()
+    end = time.monotonic() + 15
+    while time.monotonic() < end and (_processes_of(uid) or [p for p in zygotes if not _gone(p, 0.1)]):
+        time.sleep(0.1)
+    assert _processes_of(uid) == [], "the kernel's processes outlived the grader"
+    assert all(_gone(p, 0.1) for p in zygotes), "the zygote outlived the grader"
+
+
+def _descendants(root: int) -> list[int]:
+    parents = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            parents[int(pid)] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_a_solution_grades_the_same_with_warm_and_cold_kernels(config, tmp_path):
+    import dataclasses
+
+    for name in ("perceptron", "neurons"):
+        path = tmp_path / f"{name}.ipynb"
+        path.write_bytes((SOLUTIONS / f"{name}.ipynb").read_bytes())
+        warm = grade_submission(path, config)
+        cold = grade_submission(path, dataclasses.replace(config, warm_kernels=False))
+        assert [(q.id, q.points, q.outcome, q.feedback()) for q in warm.questions] == \
+               [(q.id, q.points, q.outcome, q.feedback()) for q in cold.questions]
+        assert all(q.points == q.max_points for q in warm.questions), [q.feedback() for q in warm.questions]
