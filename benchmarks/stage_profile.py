@@ -9,6 +9,7 @@ the package changes for this). Reference answers are computed once beforehand (w
 in a batch. Stages, in the order a notebook meets them:
 
 - worker start: a fresh Python importing the grader (what a batch worker pays once)
+- zygote start: the warm kernels' sandbox and the course stack's imports (once per worker)
 - sandbox + kernel process: bubblewrap and the ipykernel process, until its sockets exist
 - kernel ready: the client's kernel_info round trip (the kernel finished importing ipykernel)
 - startup code: the seeding and import guard (`STARTUP_CODE`; it imports numpy)
@@ -27,6 +28,7 @@ printed with every table: figures taken above 1.5 per core are provisional.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import os
 import shutil
@@ -127,6 +129,26 @@ def worker_start_seconds() -> float:
     return time.perf_counter() - started
 
 
+def zygote_start_seconds(config) -> float | None:
+    """Starting one zygote (sandbox + the course stack's imports): once per worker process."""
+    try:
+        from grader.kernel import zygote
+        from grader.kernel.manager import SEED
+        from grader.kernel.sandbox import SANDBOX_HOME, kernel_environment
+    except ImportError:  # a grader without warm kernels
+        return None
+    if not (config.warm_kernels and zygote.available(config.sandbox.enabled)):
+        return None
+    options = config.kernel_options()
+    z = zygote.Zygote(config.limits, options, config.assignment_package().support_files,
+                      kernel_environment(Path(SANDBOX_HOME), SEED, True, options))
+    started = time.perf_counter()
+    z.start()
+    seconds = time.perf_counter() - started
+    z.stop()
+    return seconds
+
+
 def one_run(path: Path, config, out: Path, exercises: set[str] | None) -> dict[str, float]:
     TIMERS.totals.clear()
     started = time.perf_counter()
@@ -147,9 +169,10 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def table(title: str, runs: list[dict[str, float]], worker: float) -> list[str]:
+def table(title: str, runs: list[dict[str, float]], worker: float, zygote: float | None) -> list[str]:
     med = {s: statistics.median(r.get(s, 0.0) for r in runs) for s in (*STAGES, "total")}
-    lines = [f"**{title}** (median of {len(runs)}; worker start {worker:.2f} s once per worker, not in the total)",
+    once = f"worker start {worker:.2f} s" + (f", zygote start {zygote:.2f} s" if zygote is not None else "")
+    lines = [f"**{title}** (median of {len(runs)}; once per worker, not in the total: {once})",
              "", "| stage | seconds | share |", "| --- | ---: | ---: |"]
     for s in STAGES:
         lines.append(f"| {s} | {med[s]:.2f} | {100 * med[s] / med['total']:.0f}% |")
@@ -162,6 +185,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--exercises", default="", help="the journal's exercises (default: all)")
     ap.add_argument("--no-sandbox", action="store_true")
+    ap.add_argument("--cold-kernels", action="store_true", help="every kernel started afresh (no zygote)")
     ap.add_argument("--out", type=Path, help="also write the tables to this Markdown file")
     args = ap.parse_args()
 
@@ -169,6 +193,8 @@ def main() -> None:
     os.environ["ITMAL_CACHE_DIR"] = str(cache)
     config = grade.GradingConfig(profile="quick", cache_dir=cache, solutions_dir=grade.default_solutions_dir(),
                                  sandbox=choose(require=False, disable=args.no_sandbox))
+    if args.cold_kernels:
+        config = dataclasses.replace(config, warm_kernels=False)
     grade.kernel_data_sets(cache)  # the MNIST kernel copy, built once (not what this measures)
     catalogue = config.catalogue()
     names = [n for n in args.exercises.split(",") if n] or list(catalogue)
@@ -185,6 +211,7 @@ def main() -> None:
         small = journal / catalogue[SMALL].notebook
         load_before = loadavg()
         worker = statistics.median(worker_start_seconds() for _ in range(args.repeats))
+        zygote = zygote_start_seconds(config)
         small_runs = [one_run(small, config, work / f"out-s{i}", None) for i in range(args.repeats)]
         journal_runs = [one_run(journal, config, work / f"out-j{i}", set(names)) for i in range(args.repeats)]
         load_after = loadavg()
@@ -197,8 +224,8 @@ def main() -> None:
     lines = [f"Commit {commit}; sandbox: {config.sandbox.describe()}; {os.cpu_count()} cores; load average "
              f"before {load_before}, after {load_after}"
              + ("" if per_core <= 1.5 else " (**provisional**: over 1.5 per core)"), "",
-             *table(f"small notebook (`{SMALL}.ipynb`)", small_runs, worker), "",
-             *table(f"Journal 2 reference, quick profile ({len(names)} notebooks)", journal_runs, worker)]
+             *table(f"small notebook (`{SMALL}.ipynb`)", small_runs, worker, zygote), "",
+             *table(f"Journal 2 reference, quick profile ({len(names)} notebooks)", journal_runs, worker, zygote)]
     print("\n".join(lines))
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")

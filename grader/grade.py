@@ -47,6 +47,8 @@ class GradingConfig:
     # Kernels forked from a zygote that imported the course stack once (kernel/zygote.py),
     # where the sandbox runs as root; False: every kernel starts cold.
     warm_kernels: bool = True
+    # Kernels running at once on this machine (--jobs): each kernel's thread pools get its share.
+    jobs: int = 1
 
     def assignment_package(self) -> Assignment:
         return load_assignment(self.assignment)
@@ -59,14 +61,15 @@ class GradingConfig:
         return {"sandbox": [self.sandbox.enabled, self.sandbox.reason], "limits": asdict(self.limits),
                 "solutions_dir": _str(self.solutions_dir), "hidden_dir": _str(self.hidden_dir),
                 "cache_dir": str(self.cache_dir), "profile": self.profile, "references": _str(self.references),
-                "assignment": self.assignment, "warm_kernels": self.warm_kernels}
+                "assignment": self.assignment, "warm_kernels": self.warm_kernels, "jobs": self.jobs}
 
     @classmethod
     def from_dict(cls, d: dict) -> "GradingConfig":
         return cls(sandbox=SandboxMode(*d["sandbox"]), limits=Limits(**d["limits"]),
                    solutions_dir=_path(d["solutions_dir"]), hidden_dir=_path(d["hidden_dir"]),
                    cache_dir=Path(d["cache_dir"]), profile=d["profile"], references=_path(d.get("references")),
-                   assignment=d.get("assignment"), warm_kernels=d.get("warm_kernels", True))
+                   assignment=d.get("assignment"), warm_kernels=d.get("warm_kernels", True),
+                   jobs=d.get("jobs", 1))
 
     def fingerprint(self) -> str:
         """Changes whenever a result graded under this configuration could differ."""
@@ -82,7 +85,9 @@ class GradingConfig:
 
     def kernel_options(self) -> KernelOptions:
         """The profile and the read-only data sets every kernel of this run is given."""
-        return KernelOptions(profile=self.profile, data=tuple(kernel_data_sets(self.cache_dir).items()))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return KernelOptions(profile=self.profile, data=tuple(kernel_data_sets(self.cache_dir).items()),
+                             threads=max(1, cores // max(1, self.jobs)))
 
 
 def kernel_data_sets(cache_dir: Path) -> dict[str, Path]:

@@ -6,6 +6,7 @@ plain data."""
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -219,7 +220,12 @@ def test_mlp_moon_qb_loss_taken_for_categorical_accuracy(graded):
     qb = q["mlp_moon.qb"]
     assert qb.outcome is Outcome.WRONG and qb.points == pytest.approx(2 * 2 / 3, abs=1e-3)
     feedback = qb.feedback()
-    assert "score_categorical: expected 0.9" in feedback and ", got 0.1" in feedback and "they differ by 0.7" in feedback
+    # the numbers depend on training; what must hold is how they relate
+    found = re.search(r"score_categorical: expected ([0-9.]+), got ([0-9.]+); they differ by ([0-9.]+)", feedback)
+    assert found, feedback
+    expected, got, differ = map(float, found.groups())
+    assert expected >= 0.9 and got < 0.5  # an accuracy against a cross-entropy loss
+    assert differ == pytest.approx(expected - got, abs=2e-3)
     assert "Keras' categorical_accuracy of model on the test data" in feedback
     for other in ("mlp_moon.qa", "mlp_moon.qc"):
         assert q[other].outcome is Outcome.PASSED, q[other].feedback()

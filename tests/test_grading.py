@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 import nbformat
 import pytest
@@ -59,7 +60,6 @@ def test_sigint_ignoring_loop_times_out_only_its_question_within_the_notebook_li
     loop = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
     path = sample("perceptron-qc-loop-ignores-sigint-times-out", "perceptron",
                   lambda nb: insert_cell_after(nb, "perceptron.qb", loop))
-    from dataclasses import replace
     cfg = replace(config, limits=replace(TEST_LIMITS, cell_timeout=5, notebook_timeout=60, interrupt_grace=2))
     started = time.monotonic()
     q = by_id(grade_submission(path, cfg))
@@ -72,7 +72,6 @@ def test_sigint_ignoring_loop_times_out_only_its_question_within_the_notebook_li
 
 
 def test_notebook_time_limit_kills_the_kernel_and_stops_the_rest(config, sample):
-    from dataclasses import replace
     path = sample("perceptron-sleeps-past-notebook-limit", "perceptron",
                   lambda nb: insert_cell_after(nb, "perceptron.qa", "import time\ntime.sleep(10**6)\n"))
     cfg = replace(config, limits=replace(TEST_LIMITS, cell_timeout=60, notebook_timeout=12))
@@ -139,12 +138,19 @@ def test_questions_are_found_by_headings_when_students_lose_the_tags(config, sam
     assert result.points == result.max_points, [q.feedback() for q in result.questions]
 
 
-def test_a_kernel_that_cannot_start_is_a_grader_error_and_the_run_is_not_final(config, sample, monkeypatch):
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+def test_a_kernel_that_cannot_start_is_a_grader_error_and_the_run_is_not_final(config, sample, monkeypatch, warm):
     import grader.kernel.manager
+    import grader.kernel.zygote
 
+    def no_fork(self, argv, stdout_fd):
+        raise grader.kernel.zygote.ZygoteFailed("the zygote did not fork a kernel")
+
+    # warm: the zygote fails too, and the cold start it falls back on is the broken one
+    monkeypatch.setattr(grader.kernel.zygote.Zygote, "fork_kernel", no_fork)
     monkeypatch.setattr(grader.kernel.manager.GraderKernelManager, "format_kernel_cmd",
                         lambda self, extra_arguments=None: ["/bin/sh", "-c", "echo broken-kernel >&2; exit 1"])
-    result = grade_submission(sample("perceptron-grader-broken", "perceptron"), config)
+    result = grade_submission(sample("perceptron-grader-broken", "perceptron"), replace(config, warm_kernels=warm))
     assert not result.final
     q = by_id(result)
     qd = q["perceptron.qd"]

@@ -73,6 +73,12 @@ LEAVE_TRACES = textwrap.dedent("""
     open('/dev/shm/left-in-shm', 'w').write(secret)
     os.makedirs('folder/inside', exist_ok=True)
     os.symlink('/etc/passwd', 'folder/inside/link')
+    # SysV shared memory and a POSIX message queue outlive their process (not their IPC namespace)
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.shmget(4242, 4096, 0o1666) >= 0
+    librt = ctypes.CDLL('librt.so.1', use_errno=True)
+    assert librt.mq_open(b'/itmal-left', 0o100 | 0o2, 0o666, None) >= 0
     # a daemon that outlives its kernel: a new session, double-forked
     subprocess.Popen([sys.executable, '-c', 'import os, time\\nif os.fork(): os._exit(0)\\ntime.sleep(600)'],
                      start_new_session=True)
@@ -86,6 +92,9 @@ LOOK_FOR_TRACES = textwrap.dedent("""
     if hasattr(sklearn, 'planted'): found.append('patched sklearn')
     for path in ('left-in-home.txt', 'folder', '/tmp/left-in-tmp', '/dev/shm/left-in-shm'):
         if os.path.lexists(path): found.append(path)
+    import ctypes
+    if ctypes.CDLL(None).shmget(4242, 0, 0) >= 0: found.append('shared memory segment')
+    if ctypes.CDLL('librt.so.1').mq_open(b'/itmal-left', 0o2) >= 0: found.append('message queue')
     mine = os.getuid()
     for pid in filter(str.isdigit, os.listdir('/proc')):
         try:
@@ -237,3 +246,32 @@ def test_a_solution_grades_the_same_with_warm_and_cold_kernels(config, tmp_path)
         assert [(q.id, q.points, q.outcome, q.feedback()) for q in warm.questions] == \
                [(q.id, q.points, q.outcome, q.feedback()) for q in cold.questions]
         assert all(q.points == q.max_points for q in warm.questions), [q.feedback() for q in warm.questions]
+
+
+def test_a_zygote_that_cannot_fork_leaves_the_kernel_to_start_cold(config, monkeypatch):
+    def broken(self, argv, stdout_fd):
+        raise zygote.ZygoteFailed("the zygote did not fork a kernel")  # as a broken zygote answers
+
+    monkeypatch.setattr(zygote.Zygote, "fork_kernel", broken)
+    execution = run(["import os\nprint(os.getcwd())"], config)
+    assert execution.cells[0].status == "ok" and outputs(execution) == [f"{SANDBOX_HOME}\n"]
+    assert not [e for e in execution.events if "grader error" in e]
+
+
+def test_each_kernel_gets_its_share_of_the_cores(config):
+    from dataclasses import replace
+
+    options = replace(config, jobs=10_000).kernel_options()
+    assert options.threads == 1
+    cores = len(os.sched_getaffinity(0))
+    assert replace(config, jobs=1).kernel_options().threads == cores
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sys\n"  # loaded by the kernel's start, not a course package
+                                          "info = sys.modules['threadpoolctl'].threadpool_info()\n"
+                                          "blas = [p['num_threads'] for p in info]")]
+    plan = FetchPlan()
+    plan.add(END, "q", value("blas"))
+    for threads in (1, 2):
+        got = execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox,
+                               options=KernelOptions(profile="quick", threads=threads)).answers["q"]["blas"]
+        assert got.value and set(got.value) == {min(threads, cores)}, got

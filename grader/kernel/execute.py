@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ from grader.kernel.requests import ANSWER_MIME, Request, fetch_code, new_nonce
 from grader.kernel.sandbox import SANDBOX_HOME, KernelOptions, Limits, SandboxMode, kernel_environment
 from grader.kernel.zygote import Zygote
 
+log = logging.getLogger("grader")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 MAX_FIGURES_PER_CELL = 10
 MAX_FIGURE_BYTES = 2 * 2**20
@@ -196,8 +198,23 @@ class _Runner:
     # -- kernel lifecycle ---------------------------------------------------------------
     async def start(self) -> None:
         if self.zygote is not None and not self.zygote.ensure_running():
-            self.events.append(f"warm kernels unavailable, this notebook's kernels start cold: {self.zygote.failure}")
-            self.zygote = None
+            self._go_cold(self.zygote.failure)
+        try:
+            await self._start_kernel()
+        except Exception as exc:  # no student code ran yet: a forked kernel's trouble is the grader's
+            if self.zygote is None:
+                raise
+            await self.stop()
+            self._go_cold(str(exc))
+            await self._start_kernel()
+
+    def _go_cold(self, why: str) -> None:
+        if self.zygote is not None:
+            self.zygote.stop()  # the next kernel gets a fresh zygote
+        self.zygote = None
+        log.warning("warm kernels unavailable, starting this notebook's kernels cold: %s", why)
+
+    async def _start_kernel(self) -> None:
         self.km = GraderKernelManager(
             scratch=self.scratch, private=self.private, limits=self.limits, sandbox=self.sandbox,
             options=self.options, zygote=self.zygote,

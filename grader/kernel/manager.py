@@ -88,6 +88,12 @@ def __itmal_startup(seed={SEED}, importable={_IMPORTABLE!r}, refusal={NOT_IN_KER
             raise ModuleNotFoundError(f"No module named {{name!r}}: {{refusal}}", name=name)
 
     sys.meta_path.insert(0, CoursePackagesOnly())
+    threads = int(os.environ.get("ITMAL_THREADS") or 1)
+    try:  # a forked kernel's BLAS started with one thread (zygote.py): its share of the cores
+        import threadpoolctl
+        threadpoolctl.threadpool_limits(int(os.environ.get("OPENBLAS_NUM_THREADS") or threads))
+    except Exception:
+        pass
     random.seed(seed)
     try:
         import numpy
@@ -110,6 +116,8 @@ def __itmal_startup(seed={SEED}, importable={_IMPORTABLE!r}, refusal={NOT_IN_KER
                 try:
                     module.random.set_seed(seed)
                     module.config.experimental.enable_op_determinism()
+                    module.config.threading.set_intra_op_parallelism_threads(threads)
+                    module.config.threading.set_inter_op_parallelism_threads(threads)
                 except Exception:
                     pass
 

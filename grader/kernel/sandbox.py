@@ -85,6 +85,9 @@ class KernelOptions:
 
     profile: str = "full"
     data: tuple[tuple[str, Path], ...] = ()
+    # The kernel's BLAS and TensorFlow thread pools: about cores / kernels running at once,
+    # so that parallel workers do not oversubscribe the cores.
+    threads: int = 1
 
     def data_paths(self, sandboxed: bool) -> dict[str, str]:
         return {f"ITMAL_{name.upper()}_DIR": f"{SANDBOX_DATA}/{name}" if sandboxed else str(host)
@@ -327,8 +330,10 @@ def kernel_environment(scratch: Path, seed: int, sandboxed: bool, options: Kerne
         "JUPYTER_PLATFORM_DIRS": "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "KERAS_HOME": str(scratch / ".keras"),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(options.threads)),
+        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", str(options.threads)),
+        "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", str(options.threads)),
+        "ITMAL_THREADS": str(options.threads),  # TensorFlow's pools, set as it is imported (STARTUP_CODE)
     }
     # Some CPUs here need these for OpenBLAS to compute correctly: pass them through.
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):

@@ -288,6 +288,8 @@ class Zygote:
         with self.lock:
             if ns_pid in self.codes:
                 return self.codes[ns_pid]
+            if not self.alive():
+                return -signal.SIGKILL  # the zygote (and so the kernel) was killed
             try:
                 self._send({"op": "wait", "pid": ns_pid})
                 message, _ = self._receive(REPLY_TIMEOUT)

@@ -8,7 +8,8 @@ kernel's uid exactly as `drop_prefix` does, before any student code exists in it
 
 Between kernels (the "reap" request) it kills every process of the kernel's uid (orphans
 included: the zygote is their subreaper), then empties what a kernel can write (its home
-beyond the bound files, /tmp, /dev/shm), so nothing of one notebook reaches the next.
+beyond the bound files, /tmp, /dev/shm); each kernel has an IPC namespace of its own. So
+nothing of one notebook reaches the next.
 
 Messages are JSON, one per SOCK_SEQPACKET datagram:
   grader -> zygote: {"op": "fork", "argv": [...]} with the kernel's stdout fd (SCM_RIGHTS)
@@ -34,6 +35,7 @@ CTRL_FD, UID, HOME = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 PRELOAD = json.loads(sys.argv[4])
 WRITABLE = (HOME, "/tmp", "/dev/shm")
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
+CLONE_NEWIPC = 0x08000000
 
 libc = ctypes.CDLL(None, use_errno=True)
 ctrl = socket.socket(fileno=CTRL_FD)
@@ -65,6 +67,9 @@ def preload():
     own = "/tmp/.itmal-zygote"
     os.makedirs(own + "/mpl", mode=0o755, exist_ok=True)
     os.environ.update(MPLCONFIGDIR=own + "/mpl", HOME=own, XDG_CACHE_HOME=own + "/cache")
+    # One BLAS thread while importing: a fork keeps only the forking thread. Each kernel sizes
+    # its pools after the fork (STARTUP_CODE).
+    os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     loaded, failed = [], []
     for name in PRELOAD:
         try:
@@ -179,6 +184,10 @@ def become_kernel(argv, out):
                 f.write("0")  # the zygote's -1000 is not the kernel's
         except OSError:
             pass
+        # SysV IPC and POSIX message queues outlive their processes: each kernel gets an IPC
+        # namespace of its own (as each sandbox had), gone with its last process.
+        if libc.unshare(CLONE_NEWIPC) != 0:
+            os._exit(71)
         drop_privileges()
         os.chdir(HOME)
         sys.argv = ["ipykernel_launcher", *argv]

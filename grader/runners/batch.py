@@ -19,6 +19,7 @@ A command line that cannot be graded (a missing path, nothing gradable, --jobs b
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import re
@@ -269,6 +270,8 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
     workers, or on the Dask cluster at address `cluster`. `exercises`: only these (default:
     all); `on_result`: called with each result as it is done; `say`: cold-start progress."""
     check_inputs(paths, out, jobs)
+    if cluster is None:  # `jobs` kernels at once here: each kernel's thread pools get their share
+        config = dataclasses.replace(config, jobs=jobs)
     try:  # a sheet that cannot be used stops the run before grading, not after
         grades = read_manual(manual) if manual is not None else {}
     except OSError as exc:

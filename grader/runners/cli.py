@@ -63,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="folder of the instructor's hidden checks (default: $ITMAL_HIDDEN_CHECKS)")
     g.add_argument("--require-sandbox", action="store_true", help="fail instead of running student code unsandboxed")
     g.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap (trusted code only)")
+    g.add_argument("--cold-kernels", action="store_true",
+                   help="start every kernel afresh instead of forking it from a warm zygote (same grades, slower)")
     g.add_argument("--profile", choices=("quick", "full"), default=None,
                    help="full: the course's data sizes and epochs (default); quick: subsets, for fast checks")
     g.add_argument("--cell-timeout", type=float, default=None, help=f"seconds per cell (default {Limits.cell_timeout:g})")
@@ -251,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         hidden_dir=_path(values["hidden-checks"]),
         profile=values["profile"],
         assignment=values["assignment"],
+        warm_kernels=not args.cold_kernels,
     )
     plain = not console.is_terminal  # a log (CI, cron, | tee): lines, never a squeezed table
 
