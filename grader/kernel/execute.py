@@ -282,14 +282,18 @@ class _Runner:
         return True
 
     # -- raw execution (grader's own code) ---------------------------------------------
-    async def raw_execute(self, code: str, timeout: float) -> tuple[str, list[dict]]:
+    async def raw_execute(self, code: str, timeout: float, *, renew_until: float | None = None) -> tuple[str, list[dict]]:
         """Run code; return (status, display_data payloads of ANSWER_MIME). status: ok, error,
         timeout, dead, or iopub_lost (the reply came but its output never did: the output
-        channel was cut, e.g. by a message over the size limit)."""
+        channel was cut, e.g. by a message over the size limit). `renew_until`: each payload
+        gives the code `timeout` more seconds, up to that moment (a batch of requests, each
+        with a request's time)."""
         kc = self.client.kc
         msg_id = kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         payloads: list[dict] = []
         end = time.monotonic() + timeout
+        if renew_until is not None:
+            end = min(end, renew_until)
         idle = False
         replied_at: float | None = None
         status = "ok"
@@ -319,40 +323,62 @@ class _Runner:
             kind = msg["msg_type"]
             if kind == "display_data" and ANSWER_MIME in msg["content"].get("data", {}):
                 payloads.append(msg["content"]["data"][ANSWER_MIME])
+                if renew_until is not None:
+                    end = min(time.monotonic() + timeout, renew_until)
             elif kind == "error":
                 status = "error"
             elif kind == "status" and msg["content"].get("execution_state") == "idle":
                 idle = True
         return status, payloads
 
-    async def fetch(self, question: str, request: Request) -> None:
-        bucket = self.answers.setdefault(question, {})
-        if self.km is None or self.exit_code() is not None:
-            bucket[request.key] = Answer("not_run", message=self.stopped_reason or "the kernel was not running")
-            return
-        remaining = self.deadline - time.monotonic()
-        nonce = new_nonce()
-        status, payloads = await self.raw_execute(
-            fetch_code(request, nonce), timeout=max(1.0, min(self.limits.cell_timeout, remaining)))
-        if status in ("timeout", "dead", "iopub_lost"):
-            what = {"timeout": "took too long", "dead": "killed the kernel",
-                    "iopub_lost": "sent more output than the grader accepts"}[status]
-            bucket[request.key] = Answer("error", message=f"computing this answer {what}")
-            await self.recover_after(f"fetching {request.key} {what}", status)
-            return
-        # Only answers in reply to this request (raw_execute filters by its msg_id) that carry
-        # this request's nonce count: one sent earlier, by a background thread or by a cell
-        # imitating the grader, does not.
-        stamped = [p for p in payloads if type(p) is dict and p.get("nonce") == nonce]
-        if len(payloads) > len(stamped):
-            self.events.append(f"fetching {request.key}: {len(payloads) - len(stamped)} answer message(s) "
-                               "not sent by the grader's request were ignored")
-        if len(stamped) != 1:
-            bucket[request.key] = Answer("invalid", message=(
-                "the kernel did not send exactly one answer to the grader's request"
-                + (" (the notebook sent answer messages of its own)" if len(payloads) > len(stamped) else "")))
-            return
-        bucket[request.key] = decode_answer(stamped[0], request.key)
+    async def fetch(self, pairs: list[tuple[str, Request]], where: str) -> None:
+        """Every answer due at this point in one kernel request (each request still gets a
+        request's time). Where one fails (too slow, a dead kernel, a flood), it is marked, the
+        kernel recovered, and the requests after it are sent again."""
+        pending = list(pairs)
+        while pending:
+            if self.km is None or self.exit_code() is not None:
+                for question, request in pending:
+                    self.answers.setdefault(question, {})[request.key] = Answer(
+                        "not_run", message=self.stopped_reason or "the kernel was not running")
+                return
+            nonces = [new_nonce() for _ in pending]
+            status, payloads = await self.raw_execute(
+                fetch_code([r for _, r in pending], nonces), timeout=max(1.0, min(self.limits.cell_timeout,
+                                                                              self.deadline - time.monotonic())),
+                renew_until=max(time.monotonic() + 1.0, self.deadline))
+            # Only answers in reply to this request (raw_execute filters by its msg_id) that carry
+            # a nonce of it count: one sent earlier, by a background thread or by a cell imitating
+            # the grader, does not.
+            stamped: dict[str, list[dict]] = {n: [] for n in nonces}
+            for p in payloads:
+                if type(p) is dict and type(p.get("nonce")) is str and p["nonce"] in stamped:
+                    stamped[p["nonce"]].append(p)
+            foreign = len(payloads) - sum(len(v) for v in stamped.values())
+            if foreign:
+                self.events.append(f"{where}: {foreign} answer message(s) not sent by the grader's request "
+                                   "were ignored")
+            failed = status in ("timeout", "dead", "iopub_lost")
+            for k, ((question, request), nonce) in enumerate(zip(pending, nonces)):
+                bucket = self.answers.setdefault(question, {})
+                got = stamped[nonce]
+                if failed and not got:  # the request that was running when it failed
+                    what = {"timeout": "took too long", "dead": "killed the kernel",
+                            "iopub_lost": "sent more output than the grader accepts"}[status]
+                    bucket[request.key] = Answer("error", message=f"computing this answer {what}")
+                    await self.recover_after(f"fetching {request.key} {what}", status)
+                    pending = pending[k + 1:]
+                    break
+                if len(got) != 1:
+                    bucket[request.key] = Answer("invalid", message=(
+                        "the kernel did not send exactly one answer to the grader's request"
+                        + (" (the notebook sent answer messages of its own)" if got or foreign else "")))
+                else:
+                    bucket[request.key] = decode_answer(got[0], request.key)
+            else:
+                pending = []
+                if failed:  # every answer came, then the request hung or died: a usable kernel again
+                    await self.recover_after(f"{where}: the request did not finish", status)
 
     async def recover_after(self, why: str, status: str) -> None:
         """Make the kernel usable again: interrupt a slow request, or restart and replay."""
@@ -463,12 +489,12 @@ class _Runner:
                     else:
                         self.cells[i] = await self.run_cell(i)
                         self.note_dropped(cell_label(i, self.nb))
-                for question, request in plan.points.get(i, []):
-                    await self.fetch(question, request)
-                    self.note_dropped(f"fetching {request.key}")
-            for question, request in plan.points.get(END, []):
-                await self.fetch(question, request)
-                self.note_dropped(f"fetching {request.key}")
+                if plan.points.get(i):
+                    await self.fetch(plan.points[i], f"fetching the answers after {cell_label(i, self.nb)}")
+                    self.note_dropped(f"fetching the answers after {cell_label(i, self.nb)}")
+            if plan.points.get(END):
+                await self.fetch(plan.points[END], "fetching the answers at the end")
+                self.note_dropped("fetching the answers at the end")
             await self.fetch_hidden(plan.hidden)
         finally:
             await self.stop()
@@ -480,8 +506,9 @@ class _Runner:
         value (which only a hidden check sees, and it says passed or failed)."""
         self.visible_until = time.monotonic()
         events = len(self.events)
+        if requests:
+            await self.fetch(requests, "hidden")
         for question, request in requests:
-            await self.fetch(question, request)
             bucket = self.answers[question]
             got = bucket[request.key]
             bucket[request.key] = Answer(got.status, value=got.value)

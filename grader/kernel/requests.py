@@ -233,11 +233,12 @@ def __itmal_answer(spec_json):
 '''
 
 _FETCH_TEMPLATE = _ANSWER_FUNCTION + r'''
-def __itmal_fetch(spec_json):
+def __itmal_fetch(specs):
     from IPython.display import publish_display_data
-    publish_display_data({"%(mime)s": __itmal_answer(spec_json)})
+    for spec_json in specs:
+        publish_display_data({"%(mime)s": __itmal_answer(spec_json)})
 
-__itmal_fetch(%(spec)r)
+__itmal_fetch(%(specs)r)
 del __itmal_fetch, __itmal_answer
 '''
 
@@ -258,9 +259,12 @@ def answer_function_code() -> str:
     return _ANSWER_FUNCTION % {"max_array": MAX_ARRAY_BYTES, "max_int_bits": MAX_INT_BITS}
 
 
-def fetch_code(request: Request, nonce: str = "") -> str:
-    """The code that computes `request` in the kernel and publishes it as plain data,
-    stamped with `nonce` (see `execute._Runner.fetch`: only a message in reply to this very
-    request, carrying this nonce, is taken as the answer)."""
-    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "spec": request_spec(request, nonce),
+def fetch_code(requests: Request | list[Request], nonces: str | list[str] = "") -> str:
+    """The code that computes each request in the kernel, in order, and publishes each answer
+    as plain data stamped with its nonce (see `execute._Runner.fetch`: only a message in reply
+    to this very request, carrying a nonce of it, is taken as an answer)."""
+    if isinstance(requests, Request):
+        requests, nonces = [requests], [nonces]
+    specs = [request_spec(r, n) for r, n in zip(requests, nonces, strict=True)]
+    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "specs": specs,
                               "max_array": MAX_ARRAY_BYTES, "max_int_bits": MAX_INT_BITS}
