@@ -332,20 +332,24 @@ class _Runner:
         return status, payloads
 
     async def fetch(self, pairs: list[tuple[str, Request]], where: str) -> None:
-        """Every answer due at this point in one kernel request (each request still gets a
-        request's time). Where one fails (too slow, a dead kernel, a flood), it is marked, the
-        kernel recovered, and the requests after it are sent again."""
+        """Every answer due at this point in one kernel request (each answer still gets a
+        request's time). Where one takes too long, it is marked, the kernel interrupted, and
+        the requests after it sent again. Where the kernel dies or its output is cut, answers
+        already sent may be lost with it, so which request failed is not known: the answers
+        that came are kept, the kernel recovered, and the rest asked for one at a time."""
         pending = list(pairs)
+        one_at_a_time = False
         while pending:
             if self.km is None or self.exit_code() is not None:
                 for question, request in pending:
                     self.answers.setdefault(question, {})[request.key] = Answer(
                         "not_run", message=self.stopped_reason or "the kernel was not running")
                 return
-            nonces = [new_nonce() for _ in pending]
+            batch = pending[:1] if one_at_a_time else pending
+            nonces = [new_nonce() for _ in batch]
             status, payloads = await self.raw_execute(
-                fetch_code([r for _, r in pending], nonces), timeout=max(1.0, min(self.limits.cell_timeout,
-                                                                              self.deadline - time.monotonic())),
+                fetch_code([r for _, r in batch], nonces), timeout=max(1.0, min(self.limits.cell_timeout,
+                                                                            self.deadline - time.monotonic())),
                 renew_until=max(time.monotonic() + 1.0, self.deadline))
             # Only answers in reply to this request (raw_execute filters by its msg_id) that carry
             # a nonce of it count: one sent earlier, by a background thread or by a cell imitating
@@ -359,26 +363,39 @@ class _Runner:
                 self.events.append(f"{where}: {foreign} answer message(s) not sent by the grader's request "
                                    "were ignored")
             failed = status in ("timeout", "dead", "iopub_lost")
-            for k, ((question, request), nonce) in enumerate(zip(pending, nonces)):
-                bucket = self.answers.setdefault(question, {})
-                got = stamped[nonce]
-                if failed and not got:  # the request that was running when it failed
+            if failed and status != "timeout" and len(batch) > 1:
+                for (question, request), nonce in zip(batch, nonces):
+                    if stamped[nonce]:
+                        self._record(question, request, stamped[nonce], foreign)
+                pending = [pair for pair, nonce in zip(batch, nonces) if not stamped[nonce]]
+                what = "the kernel died" if status == "dead" else "its output was cut"
+                await self.recover_after(f"{where}: {what}; the answers not received are asked for one at a time",
+                                         status)
+                one_at_a_time = True
+                continue
+            for k, ((question, request), nonce) in enumerate(zip(batch, nonces)):
+                if failed and not stamped[nonce]:  # the request that was running when it failed
                     what = {"timeout": "took too long", "dead": "killed the kernel",
                             "iopub_lost": "sent more output than the grader accepts"}[status]
-                    bucket[request.key] = Answer("error", message=f"computing this answer {what}")
+                    self.answers.setdefault(question, {})[request.key] = Answer(
+                        "error", message=f"computing this answer {what}")
                     await self.recover_after(f"fetching {request.key} {what}", status)
                     pending = pending[k + 1:]
                     break
-                if len(got) != 1:
-                    bucket[request.key] = Answer("invalid", message=(
-                        "the kernel did not send exactly one answer to the grader's request"
-                        + (" (the notebook sent answer messages of its own)" if got or foreign else "")))
-                else:
-                    bucket[request.key] = decode_answer(got[0], request.key)
+                self._record(question, request, stamped[nonce], foreign)
             else:
-                pending = []
+                pending = pending[len(batch):]
                 if failed:  # every answer came, then the request hung or died: a usable kernel again
                     await self.recover_after(f"{where}: the request did not finish", status)
+
+    def _record(self, question: str, request: Request, got: list[dict], foreign: int) -> None:
+        bucket = self.answers.setdefault(question, {})
+        if len(got) != 1:
+            bucket[request.key] = Answer("invalid", message=(
+                "the kernel did not send exactly one answer to the grader's request"
+                + (" (the notebook sent answer messages of its own)" if got or foreign else "")))
+        else:
+            bucket[request.key] = decode_answer(got[0], request.key)
 
     async def recover_after(self, why: str, status: str) -> None:
         """Make the kernel usable again: interrupt a slow request, or restart and replay."""
