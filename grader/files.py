@@ -31,20 +31,24 @@ def current_umask() -> int:
     return mask
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:
-        # backslashreplace: a lone surrogate from a student's notebook ("\ud800" in its JSON)
-        # is written as that escape (still valid JSON), never an encoding crash
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+        with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), 0o666 & ~current_umask())  # mkstemp makes 0600; the team reads it
-            f.write(text)
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """UTF-8, written atomically. backslashreplace: a lone surrogate from a student's notebook
+    ("\\ud800" in its JSON) is written as that escape (still valid JSON), never an encoding crash."""
+    write_bytes_atomic(path, text.encode("utf-8", errors="backslashreplace"))
 
 
 def write_json_atomic(path: Path, data) -> None:

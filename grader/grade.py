@@ -176,7 +176,7 @@ def _solution(exercise: Exercise, config: GradingConfig) -> tuple[Path, object, 
     located = locate_questions(nb, [q.id for q in exercise.questions], stub=stubs(config).get(exercise.name))
     key = ref_cache.cache_key(exercise, solution, _plan_description(build_plan(exercise, located, FetchPlan())),
                               config.assignment_package().support_files, config.profile)
-    return solution, nb, config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}.json"
+    return solution, nb, config.cache_dir / "reference" / f"{exercise.name}-{config.profile}-{key[:24]}{ref_cache.CACHE_SUFFIX}"
 
 
 def reference_cached(exercise: Exercise, config: GradingConfig) -> bool:
@@ -191,10 +191,10 @@ def reference_answers(exercise: Exercise, config: GradingConfig) -> dict[str, di
     """The reference solution's answers for `exercise`: from the configured store, else from
     the cache or by running the solution once."""
     if config.references is not None:
-        stored = ref_cache.read_store(config.references)
-        if exercise.name not in stored:
+        stored = ref_cache.read_store(config.references, exercise.name)
+        if stored is None:
             raise RuntimeError(f"{config.references.name} holds no reference answers for {exercise.name}")
-        return stored[exercise.name]
+        return stored
     solution = _solution(exercise, config)
     if solution is None:
         return None

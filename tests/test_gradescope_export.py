@@ -18,6 +18,8 @@ import jsonschema
 import nbformat
 import pytest
 
+from grader.judge.reference import read_store, store_exercises, write_store
+from grader.kernel.plaindata import Answer
 from grader.runners import gradescope
 from grader_journal2 import EXERCISES
 from grader.runners.cli import main as cli_main
@@ -72,13 +74,13 @@ def by_number(document: dict) -> dict[str, dict]:
     return {t["number"]: t for t in document["tests"]}
 
 
-def test_zip_carries_the_grader_hidden_checks_and_references_but_no_notebooks(bundle):
+def test_zip_carries_the_grader_hidden_checks_and_references_but_no_notebooks(bundle, tmp_path):
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
         manifest = json.loads(zf.read("autograder.json"))
-        store = json.loads(zf.read("references.json"))
+        zf.extract("references.zip", tmp_path)
         modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
-    assert {"setup.sh", "run_autograder", "autograder.json", "references.json", "constraints.txt"} <= names
+    assert {"setup.sh", "run_autograder", "autograder.json", "references.zip", "constraints.txt"} <= names
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
     # the only notebooks are the hand-out's stubs, byte for byte (the grader tells given code by them)
     with zipfile.ZipFile(bundle) as zf:
@@ -92,8 +94,11 @@ def test_zip_carries_the_grader_hidden_checks_and_references_but_no_notebooks(bu
                 if "__pycache__" not in p.parts}
     assert expected <= names and "grader-src/pyproject.toml" in names
     assert manifest["exercises"] == EXPORTED and manifest["profile"] == "quick"
-    assert sorted(store) == EXPORTED  # plain data: question -> key -> answer
-    assert set(store["perceptron"]) <= {q.id for q in EXERCISES["perceptron"].questions}
+    store = tmp_path / "references.zip"  # read as the container reads it
+    assert store_exercises(store) == sorted(EXPORTED)
+    perceptron = read_store(store, "perceptron")
+    assert "perceptron.qa" in perceptron and all(isinstance(a, Answer) for a in perceptron["perceptron.qa"].values())
+    assert set(perceptron) <= {q.id for q in EXERCISES["perceptron"].questions}
 
 
 def test_setup_sh_installs_the_bundled_grader_with_pinned_requirements(bundle, tmp_path):
@@ -205,8 +210,8 @@ def test_broken_submission_scores_zero_with_a_message(bundle, tmp_path, cache_di
 @pytest.mark.slow  # minutes of kernels: the slow run (.ci/run) covers it
 def test_a_reference_missing_from_the_store_is_a_grader_error_not_a_pass(bundle, tmp_path, cache_dir):
     root = autograder_root(tmp_path, bundle)
-    store = root / "source" / "references.json"
-    store.write_text(json.dumps({k: v for k, v in json.loads(store.read_text()).items() if k != "perceptron"}))
+    store = root / "source" / "references.zip"
+    write_store(store, {k: read_store(store, k) for k in store_exercises(store) if k != "perceptron"})
     shutil.copy(SOLUTIONS / "perceptron.ipynb", root / "submission")
     done, document = run_autograder(root, cache_dir)
     assert done.returncode == 0, done.stdout + done.stderr

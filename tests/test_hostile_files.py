@@ -63,7 +63,7 @@ def batch(config, tmp_path_factory):
     out = root / "out"
     # Only regularizers is ever graded here: its reference alone, as a store (the batch would
     # otherwise run every exercise's reference first)
-    store = root / "references.json"
+    store = root / "references.zip"
     write_store(store, {"regularizers": reference_answers(config.catalogue()["regularizers"], config)})
     config = dataclasses.replace(config, references=store)
     started = time.monotonic()

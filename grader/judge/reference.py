@@ -2,21 +2,27 @@
 
 The key covers everything that could change the reference's numbers: the solution notebook's
 bytes, the requests asked of it, the course helpers, and the versions of Python and the
-numeric libraries. Only plain data is cached (JSON), never objects.
+numeric libraries. Only plain data is cached, never objects: a zip of the answers' JSON with
+each array beside it as `.npy` bytes (read with allow_pickle=False), so that pca's 150 000
+numbers load as bytes, not as 3.5 MB of JSON text.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import platform
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from grader.judge.catalogue import Exercise
-from grader.files import write_text_atomic
+from grader.files import write_bytes_atomic
 from grader.kernel.manager import STARTUP_CODE
 from grader.kernel.plaindata import Answer
 
@@ -61,38 +67,95 @@ def cache_key(exercise: Exercise, solution: Path, plan_desc: list, helpers: dict
     return h.hexdigest()
 
 
+CACHE_SUFFIX = ".zip"
+_ANSWERS = "answers.json"
+
+
+def _pack(zf: zipfile.ZipFile, prefix: str, answers: dict[str, dict[str, Answer]]) -> None:
+    """`answers` into `zf` under `prefix`: answers.json, and arrays/N.npy for each array."""
+    plain: dict[str, dict[str, dict]] = {}
+    for q, qa in answers.items():
+        for k, a in qa.items():
+            d = a.to_dict() if not isinstance(a.value, np.ndarray) else {"status": a.status, "message": a.message}
+            if isinstance(a.value, np.ndarray):
+                buf = io.BytesIO()
+                try:
+                    np.save(buf, a.value, allow_pickle=False)
+                except ValueError:  # not a plain dtype: as JSON, like any other value
+                    d = a.to_dict()
+                else:
+                    d["npy"] = f"arrays/{sum(len(v) for v in plain.values())}.npy"
+                    zf.writestr(prefix + d["npy"], buf.getvalue(), compress_type=zipfile.ZIP_STORED)
+            plain.setdefault(q, {})[k] = d
+    zf.writestr(prefix + _ANSWERS, json.dumps(plain, sort_keys=True))
+
+
+def _unpack(zf: zipfile.ZipFile, prefix: str) -> dict[str, dict[str, Answer]]:
+    plain = json.loads(zf.read(prefix + _ANSWERS))
+    found: dict[str, dict[str, Answer]] = {}
+    for q, qa in plain.items():
+        for k, d in qa.items():
+            if "npy" in d:
+                if not str(d["npy"]).startswith("arrays/"):
+                    raise ValueError(f"{q} {k}: not an array of this file")
+                d = {**d, "value": np.load(io.BytesIO(zf.read(prefix + d.pop("npy"))), allow_pickle=False)}
+                found.setdefault(q, {})[k] = Answer(d["status"], value=d["value"], message=d.get("message", ""))
+            else:
+                found.setdefault(q, {})[k] = Answer.from_dict(d)
+    return found
+
+
+def _zip_bytes(write) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        write(zf)
+    return buf.getvalue()
+
+
 def load(cache_file: Path) -> dict[str, dict[str, Answer]] | None:
+    """The cached answers, or None where there are none (or they cannot be read: run again)."""
     try:
-        data = json.loads(cache_file.read_text())
-    except (OSError, ValueError):
+        with zipfile.ZipFile(cache_file) as zf:
+            return _unpack(zf, "")
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, TypeError, AttributeError):
         return None
-    return {q: {k: Answer.from_dict(a) for k, a in answers.items()} for q, answers in data.items()}
 
 
 def store(cache_file: Path, answers: dict[str, dict[str, Answer]]) -> None:
     """Write atomically: a crash mid-write never leaves a half cache behind."""
-    write_text_atomic(cache_file, json.dumps(to_plain(answers)))
+    write_bytes_atomic(cache_file, _zip_bytes(lambda zf: _pack(zf, "", answers)))
 
 
-# A store: the reference answers of several exercises in one JSON file, for graders that must
-# not run (or do not have) the solutions: {exercise: {question: {key: answer}}}, plain data.
+# A store: the reference answers of several exercises in one zip, for graders that must not run
+# (or do not have) the solutions: <exercise>/answers.json and <exercise>/arrays/N.npy. Each
+# exercise is read only when it is graded.
 
-def to_plain(answers: dict[str, dict[str, Answer]]) -> dict:
-    return {q: {k: a.to_dict() for k, a in qa.items()} for q, qa in answers.items()}
+def store_bytes(by_exercise: dict[str, dict[str, dict[str, Answer]]]) -> bytes:
+    def write(zf: zipfile.ZipFile) -> None:
+        for name in sorted(by_exercise):
+            _pack(zf, f"{name}/", by_exercise[name])
+    return _zip_bytes(write)
 
 
 def write_store(path: Path, by_exercise: dict[str, dict[str, dict[str, Answer]]]) -> None:
-    write_text_atomic(path, json.dumps({name: to_plain(answers) for name, answers in by_exercise.items()},
-                                       sort_keys=True))
+    write_bytes_atomic(path, store_bytes(by_exercise))
 
 
-def read_store(path: Path) -> dict[str, dict[str, dict[str, Answer]]]:
+def store_exercises(path: Path) -> list[str]:
+    """The exercises a store holds."""
+    with zipfile.ZipFile(path) as zf:
+        return sorted(n[: -len(_ANSWERS) - 1] for n in zf.namelist() if n.count("/") == 1 and n.endswith("/" + _ANSWERS))
+
+
+def read_store(path: Path, exercise: str) -> dict[str, dict[str, Answer]] | None:
+    """`exercise`'s answers in the store at `path`, or None where it holds none."""
     path = Path(path)
-    return _read_store(str(path), path.stat().st_mtime_ns)
+    return _read_store(str(path), path.stat().st_mtime_ns, exercise)
 
 
-@functools.lru_cache(maxsize=4)  # read once per grader process, not once per exercise
-def _read_store(path: str, mtime_ns: int) -> dict[str, dict[str, dict[str, Answer]]]:
-    data = json.loads(Path(path).read_text())
-    return {name: {q: {k: Answer.from_dict(a) for k, a in qa.items()} for q, qa in answers.items()}
-            for name, answers in data.items()}
+@functools.lru_cache(maxsize=16)  # read once per grader process, not once per submission
+def _read_store(path: str, mtime_ns: int, exercise: str) -> dict[str, dict[str, Answer]] | None:
+    with zipfile.ZipFile(path) as zf:
+        if f"{exercise}/{_ANSWERS}" not in zf.namelist():
+            return None
+        return _unpack(zf, f"{exercise}/")

@@ -296,7 +296,7 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
         todo.append((job, sub))
     try:
         with _interruptible():
-            references = _prime_references(config, report, wanted, say) if todo else {}
+            references = _prime_references(config, report, wanted, say) if todo else b""
     except KeyboardInterrupt:
         raise PrimingInterrupted() from None
     progress = progress or BatchProgress(total=len(todo), skipped=len(report.skipped))
@@ -338,10 +338,10 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
 
 
 def _prime_references(config: GradingConfig, report: BatchReport, wanted: list[str],
-                      say: Callable[[str], None]) -> dict:
+                      say: Callable[[str], None]) -> bytes:
     """Run (or load) the reference solution of every exercise `wanted` once, before the workers
-    need it; return their answers as plain data (what a cluster's workers get instead of the
-    solutions). Exercises whose data the grader lacks are skipped: their questions are a grader
+    need it; return their answers as a reference store's bytes (what a cluster's workers get
+    instead of the solutions). Exercises whose data the grader lacks are skipped: their questions are a grader
     error anyway, and their references would only fail, again and again. Each solution that is
     not cached yet is announced with `say` before it runs (a cold start takes minutes)."""
     available = dict(config.kernel_options().data)
@@ -369,10 +369,10 @@ def _prime_references(config: GradingConfig, report: BatchReport, wanted: list[s
             report.notes.append(f"{exercise.name}: the reference run failed: {exc}")
             continue
         if found is not None:
-            answers[exercise.name] = reference_store.to_plain(found)
+            answers[exercise.name] = found
     if cold:
         say(f"reference solutions ready after {time.monotonic() - started:.0f} s")
-    return answers
+    return reference_store.store_bytes(answers)
 
 
 @contextlib.contextmanager

@@ -77,7 +77,7 @@ def folder_files(folder: Path | None) -> dict[str, bytes]:
             if f.is_file() and "__pycache__" not in f.parts}
 
 
-def grade_remotely(job: dict, suffix: str, payload: bytes, hidden: dict[str, bytes], references: dict,
+def grade_remotely(job: dict, suffix: str, payload: bytes, hidden: dict[str, bytes], references: bytes,
                    timeout: float) -> dict:
     """Runs on a Dask worker: rebuild the submission, the hidden checks and the reference
     answers in a temporary folder, grade in a child process (`python -m grader.worker`, so a
@@ -92,8 +92,8 @@ def grade_remotely(job: dict, suffix: str, payload: bytes, hidden: dict[str, byt
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         config["hidden_dir"] = str(tmp / "hidden") if hidden else None
-        config["references"] = str(tmp / "references.json")
-        (tmp / "references.json").write_text(json.dumps(references))
+        config["references"] = str(tmp / "references.zip")
+        (tmp / "references.zip").write_bytes(references)
         config["solutions_dir"] = None  # the worker never runs a reference: it was run once, by the coordinator
         config["cache_dir"] = os.environ.get("ITMAL_CACHE_DIR") or config["cache_dir"]
         out = tmp / "out"
@@ -118,7 +118,7 @@ def grade_remotely(job: dict, suffix: str, payload: bytes, hidden: dict[str, byt
 class ClusterRunner:
     """Sends jobs to the cluster and yields (job, saved-or-None, why) as results come back."""
 
-    def __init__(self, address: str, config: GradingConfig, references: dict):
+    def __init__(self, address: str, config: GradingConfig, references: bytes):
         self.client = connect(address)
         self._futures: dict = {}
         self.config = config

@@ -10,7 +10,7 @@ The zip holds, at its root:
 * ``run_autograder`` – run for every submission: grades ``/autograder/submission`` and writes
   ``/autograder/results/results.json``.
 * ``autograder.json`` – the manifest: profile, exercises, limits, the exporter's versions.
-* ``references.json`` – the reference run's answers, plain data (a reference store, see
+* ``references.zip`` – the reference run's answers, plain data (a reference store, see
   `reference.write_store`); the container never runs a solution.
 * ``hidden/`` – the hidden checks; ``grader-src/`` – the grader's own source.
 
@@ -51,7 +51,7 @@ from grader.outputs.inert import terminal_text, visible
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # grader/
 CHECKOUT = PACKAGE_DIR.parent
 MANIFEST = "autograder.json"
-STORE = "references.json"
+STORE = "references.zip"
 FORMAT = 1
 
 # Paths inside the container; run_autograder's ITMAL_AUTOGRADER_ROOT / _PYTHON override them.
