@@ -162,6 +162,25 @@ def test_a_kernel_that_cannot_start_is_a_grader_error_and_the_run_is_not_final(c
     assert any("broken-kernel" in n for n in result.notes)
 
 
+def test_a_wait_on_the_kernel_that_hangs_is_stopped_as_a_grader_error(config, sample, monkeypatch):
+    import asyncio
+
+    import grader.kernel.execute
+
+    async def hangs(self, i):  # as a lost message in a library's await would
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(grader.kernel.execute._Runner, "run_cell", hangs)
+    monkeypatch.setattr(grader.kernel.execute, "HANG_BACKSTOP", 3.0)
+    cfg = replace(config, limits=replace(TEST_LIMITS, notebook_timeout=5))
+    started = time.monotonic()
+    result = grade_submission(sample("perceptron-grader-hangs", "perceptron"), cfg)
+    assert time.monotonic() - started < 60
+    assert not result.final
+    assert by_id(result)["perceptron.qd"].outcome is Outcome.GRADER_ERROR
+    assert any("hung; stopped after 8 s" in n for n in result.notes), result.notes
+
+
 def test_two_unanswered_sub_questions_send_the_journal_back(config, sample):
     def leave_two_answers_empty(nb):
         for cell in nb.cells:

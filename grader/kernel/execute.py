@@ -44,6 +44,10 @@ MAX_FIGURE_BYTES = 2 * 2**20
 MAX_KERNEL_RESTARTS = 2
 END = -1  # fetch point: after the last cell
 IOPUB_GRACE = 5.0  # seconds the output of a request may lag behind its reply
+# Every wait on the kernel has its own time limit; should one of them still hang (a lost
+# message in a library's await), the whole run is stopped this long after the notebook's
+# limit and reported as the grader's error, never left to hang a batch or a student's pytest.
+HANG_BACKSTOP = 300.0
 
 
 def cell_label(index: int, nb=None) -> str:
@@ -605,8 +609,12 @@ def _execute(nb, plan: FetchPlan, limits: Limits, sandbox: SandboxMode, support_
         nbformat.write(nb, scratch / "submission.ipynb")
         _readable(scratch)
         runner = _Runner(nb, scratch, private, limits, sandbox, options, forker)
+        backstop = limits.notebook_timeout + HANG_BACKSTOP
         try:
-            asyncio.run(runner.run(plan))
+            try:
+                asyncio.run(asyncio.wait_for(runner.run(plan), backstop))
+            except asyncio.TimeoutError:
+                raise RuntimeError(f"the grader's wait on the kernel hung; stopped after {backstop:.0f} s") from None
         except Exception as exc:  # the grader's own failure: reported, not raised
             runner.events.append(f"grader error while executing: {type(exc).__name__}: {exc}")
             for i, cell in enumerate(nb.cells):
