@@ -55,3 +55,30 @@ def test_an_answer_that_kills_the_kernel_costs_only_itself(config):
     assert answers[die.key].status == "error" and "killed the kernel" in answers[die.key].message
     # the kernel is restarted and the notebook replayed: the answers after it still come
     assert answers["b"].value == [2, 3] and answers["c"].value == "four"
+
+
+def test_after_a_cell_times_out_only_the_grader_reads_the_kernels_output(config, monkeypatch):
+    """nbclient's output poller, left running by a timed-out cell, read the same socket as the
+    grader's interrupt and took its messages: the grader then waited for ever (seen under load)."""
+    import asyncio
+
+    import grader.kernel.execute as execute
+
+    readers_at_interrupt = []
+    interrupt = execute._Runner.interrupt
+
+    async def watched(self):
+        readers_at_interrupt.append([t for t in asyncio.all_tasks() if not t.done()
+                                     and getattr(t.get_coro(), "__qualname__", "").startswith("NotebookClient.")])
+        return await interrupt(self)
+
+    monkeypatch.setattr(execute._Runner, "interrupt", watched)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(0.1)\n"),
+                nbformat.v4.new_code_cell("after = 42\n")]
+    plan = FetchPlan()
+    plan.add(END, "q", value("after"))
+    limits = replace(TEST_LIMITS, cell_timeout=3, notebook_timeout=60)
+    execution = execute_notebook(nb, plan, limits=limits, sandbox=config.sandbox)
+    assert execution.cells[0].status == "timeout" and execution.answers["q"]["after"].value == 42
+    assert readers_at_interrupt == [[]]

@@ -48,6 +48,9 @@ IOPUB_GRACE = 5.0  # seconds the output of a request may lag behind its reply
 # message in a library's await), the whole run is stopped this long after the notebook's
 # limit and reported as the grader's error, never left to hang a batch or a student's pytest.
 HANG_BACKSTOP = 300.0
+# jupyter_client's get_msg(timeout) polls, then receives without a limit: if another reader
+# took the message in between, the receive would wait for ever. Each receive is bounded too.
+RECEIVE_SLACK = 1.0
 
 
 def cell_label(index: int, nb=None) -> str:
@@ -311,16 +314,18 @@ class _Runner:
                 return "iopub_lost", payloads
             if replied_at is None:
                 try:
-                    reply = await kc.get_shell_msg(timeout=0.05 if not idle else min(1.0, end - now))
+                    wait = 0.05 if not idle else min(1.0, end - now)
+                    reply = await asyncio.wait_for(kc.get_shell_msg(timeout=wait), wait + RECEIVE_SLACK)
                     if reply.get("parent_header", {}).get("msg_id") == msg_id:
                         replied_at = time.monotonic()
-                except Empty:
+                except (Empty, asyncio.TimeoutError):
                     pass
             if idle:
                 continue
             try:
-                msg = await kc.get_iopub_msg(timeout=min(0.5, max(0.01, end - now)))
-            except Empty:
+                wait = min(0.5, max(0.01, end - now))
+                msg = await asyncio.wait_for(kc.get_iopub_msg(timeout=wait), wait + RECEIVE_SLACK)
+            except (Empty, asyncio.TimeoutError):
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
@@ -435,7 +440,10 @@ class _Runner:
         self.client.timeout = max(1, int(per_cell))
         started = time.monotonic()
         try:
-            await self.client.async_execute_cell(cell, i, store_history=True)
+            try:
+                await self.client.async_execute_cell(cell, i, store_history=True)
+            finally:
+                await _cancel_nbclient_pollers()
         except CellTimeoutError as exc:
             run.seconds = time.monotonic() - started
             if "IOPub" in str(exc) and await self.output_channel_lost(i):
@@ -535,6 +543,19 @@ class _Runner:
             bucket[request.key] = Answer(got.status, value=got.value)
         self.note_dropped("hidden")  # taken, to be discarded with the rest
         del self.events[events:]
+
+
+async def _cancel_nbclient_pollers() -> None:
+    """nbclient leaves its output poller (a reader of the kernel's iopub socket, with no time
+    limit) running when a cell times out or the kernel dies. The grader's own requests read the
+    same socket: a second reader would take their messages. Stop it before anything else."""
+    me = asyncio.current_task()
+    strays = [t for t in asyncio.all_tasks() if t is not me and not t.done()
+              and getattr(t.get_coro(), "__qualname__", "").startswith("NotebookClient.")]
+    for task in strays:
+        task.cancel()
+    if strays:
+        await asyncio.gather(*strays, return_exceptions=True)
 
 
 def _figures(cell) -> list[str]:
