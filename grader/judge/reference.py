@@ -71,37 +71,44 @@ CACHE_SUFFIX = ".zip"
 _ANSWERS = "answers.json"
 
 
+def _npy(value: np.ndarray) -> bytes | None:
+    """The array as .npy bytes, or None where its dtype is not plain (it goes as JSON then)."""
+    buf = io.BytesIO()
+    try:
+        np.save(buf, value, allow_pickle=False)
+    except ValueError:
+        return None
+    return buf.getvalue()
+
+
 def _pack(zf: zipfile.ZipFile, prefix: str, answers: dict[str, dict[str, Answer]]) -> None:
     """`answers` into `zf` under `prefix`: answers.json, and arrays/N.npy for each array."""
     plain: dict[str, dict[str, dict]] = {}
+    arrays = 0
     for q, qa in answers.items():
         for k, a in qa.items():
-            d = a.to_dict() if not isinstance(a.value, np.ndarray) else {"status": a.status, "message": a.message}
-            if isinstance(a.value, np.ndarray):
-                buf = io.BytesIO()
-                try:
-                    np.save(buf, a.value, allow_pickle=False)
-                except ValueError:  # not a plain dtype: as JSON, like any other value
-                    d = a.to_dict()
-                else:
-                    d["npy"] = f"arrays/{sum(len(v) for v in plain.values())}.npy"
-                    zf.writestr(prefix + d["npy"], buf.getvalue(), compress_type=zipfile.ZIP_STORED)
-            plain.setdefault(q, {})[k] = d
+            data = _npy(a.value) if isinstance(a.value, np.ndarray) else None
+            if data is None:
+                plain.setdefault(q, {})[k] = a.to_dict()
+                continue
+            name = f"arrays/{arrays}.npy"
+            arrays += 1
+            zf.writestr(prefix + name, data, compress_type=zipfile.ZIP_STORED)
+            plain.setdefault(q, {})[k] = {"status": a.status, "message": a.message, "npy": name}
     zf.writestr(prefix + _ANSWERS, json.dumps(plain, sort_keys=True))
 
 
 def _unpack(zf: zipfile.ZipFile, prefix: str) -> dict[str, dict[str, Answer]]:
-    plain = json.loads(zf.read(prefix + _ANSWERS))
     found: dict[str, dict[str, Answer]] = {}
-    for q, qa in plain.items():
+    for q, qa in json.loads(zf.read(prefix + _ANSWERS)).items():
         for k, d in qa.items():
-            if "npy" in d:
-                if not str(d["npy"]).startswith("arrays/"):
-                    raise ValueError(f"{q} {k}: not an array of this file")
-                d = {**d, "value": np.load(io.BytesIO(zf.read(prefix + d.pop("npy"))), allow_pickle=False)}
-                found.setdefault(q, {})[k] = Answer(d["status"], value=d["value"], message=d.get("message", ""))
-            else:
+            if "npy" not in d:
                 found.setdefault(q, {})[k] = Answer.from_dict(d)
+                continue
+            if not str(d["npy"]).startswith("arrays/"):
+                raise ValueError(f"{q} {k}: not an array of this file")
+            value = np.load(io.BytesIO(zf.read(prefix + d["npy"])), allow_pickle=False)
+            found.setdefault(q, {})[k] = Answer(d["status"], value=value, message=d.get("message", ""))
     return found
 
 
