@@ -22,7 +22,8 @@ from grader.kernel import zygote
 from grader.kernel.execute import END, FetchPlan, execute_notebook
 from grader.kernel.manager import GraderKernelManager
 from grader.kernel.requests import value
-from grader.kernel.sandbox import SANDBOX_HOME, KernelOptions, kernel_environment, kernel_uid
+from grader.kernel import sandbox
+from grader.kernel.sandbox import SANDBOX_HOME, KernelOptions, kernel_environment
 from grader.kernel.manager import SEED
 
 pytestmark = [needs_sandbox, pytest.mark.skipif(os.geteuid() != 0, reason="warm kernels need the grader as root")]
@@ -113,6 +114,41 @@ def test_a_forked_kernel_sees_nothing_of_the_previous_notebook(config):
     assert second.answers["q"]["found"].value == []
 
 
+# The kernel keyrings: kept per uid by Linux, outliving every process of it (add_key and
+# keyctl, x86_64 syscall numbers; KEY_SPEC_USER_KEYRING = -4; KEYCTL_SEARCH = 10).
+KEYRING = textwrap.dedent("""
+    import ctypes, os, pwd
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    def leave():
+        return libc.syscall(248, b'user', b'itmal-left', b'secret', 6, ctypes.c_long(-4))
+    def look():
+        return libc.syscall(250, 10, ctypes.c_long(-4), b'user', b'itmal-left', 0)
+    uid, user = os.getuid(), pwd.getpwuid(os.getuid()).pw_name
+""")
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the keyring syscalls' numbers are x86_64's")
+def test_each_kernel_has_a_uid_of_its_own_so_nothing_kept_per_uid_reaches_the_next(config):
+    first = run([KEYRING + "left = leave()"], config, fetch=("uid", "user", "left")).answers["q"]
+    assert first["left"].value > 0, "the kernel could not use its keyring: this test shows nothing here"
+    second = run([KEYRING + "found = look()"], config, fetch=("uid", "user", "found")).answers["q"]
+    assert second["found"].value == -1  # the first kernel's key is not in this one's keyring
+    assert first["uid"].value != second["uid"].value
+    assert {first["uid"].value, second["uid"].value} <= set(sandbox.kernel_uids())
+    assert first["user"].value == second["user"].value == "student"  # /etc/passwd names each kernel's uid
+    cold = run([KEYRING + "found = look()"], config, fetch=("uid", "found"), warm=False).answers["q"]
+    assert cold["found"].value == -1 and cold["uid"].value not in (first["uid"].value, second["uid"].value)
+
+
+def test_kernel_uids_are_new_for_every_kernel_and_stay_unprivileged():
+    uids = sandbox.kernel_uids()
+    taken = [sandbox.new_kernel_uid() for _ in range(5)]
+    assert len(set(taken)) == 5 and all(u in uids for u in taken)
+    assert min(uids) > 65535 and max(uids) < 2**31  # above any system or user account, a valid uid_t
+    assert sandbox.KERNEL_UID_BASE + (2**22) * sandbox.UIDS_PER_PROCESS < 2**31  # for Linux's largest pid
+
+
 def _start_forked(config) -> tuple[zygote.Zygote, GraderKernelManager, asyncio.AbstractEventLoop, Path]:
     options = KernelOptions(profile="quick")
     z = zygote.Zygote(TEST_LIMITS, options, {}, kernel_environment(Path(SANDBOX_HOME), SEED, True, options))
@@ -153,14 +189,15 @@ GRADER_KILLED = textwrap.dedent("""
     import nbformat
     from grader.kernel.execute import FetchPlan, execute_notebook
     from grader.kernel.sandbox import Limits, choose
-    from grader.kernel.sandbox import kernel_uid
-    uid = kernel_uid()
+    from grader.kernel.sandbox import kernel_uids
+    uids = kernel_uids()
 
     def announce():
         while True:
             for pid in filter(str.isdigit, os.listdir('/proc')):
                 try:
-                    if os.stat(f'/proc/{pid}').st_uid == uid and b'sleep' in open(f'/proc/{pid}/cmdline', 'rb').read():
+                    uid = os.stat(f'/proc/{pid}').st_uid
+                    if uid in uids and b'sleep' in open(f'/proc/{pid}/cmdline', 'rb').read():
                         print('KERNEL RUNNING', uid, flush=True)
                         return
                 except OSError:
@@ -249,7 +286,7 @@ def test_a_solution_grades_the_same_with_warm_and_cold_kernels(config, tmp_path)
 
 
 def test_a_zygote_that_cannot_fork_leaves_the_kernel_to_start_cold(config, monkeypatch):
-    def broken(self, argv, stdout_fd):
+    def broken(self, argv, stdout_fd, uid):
         raise zygote.ZygoteFailed("the zygote did not fork a kernel")  # as a broken zygote answers
 
     monkeypatch.setattr(zygote.Zygote, "fork_kernel", broken)

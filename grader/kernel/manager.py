@@ -36,7 +36,7 @@ from grader.kernel import cgroups
 from grader.kernel.messages import BoundedSession
 from grader.kernel.zygote import COURSE_MODULES, Zygote, ZygoteProvisioner
 from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_SOCKETS, KernelOptions, Limits, SandboxMode,
-                                   bwrap_prefix, drop_prefix, identity_files, kernel_environment, kernel_uid,
+                                   bwrap_prefix, drop_prefix, identity_files, kernel_environment, new_kernel_uid,
                                    rlimit_prefix)
 
 SEED = 42
@@ -226,7 +226,7 @@ class GraderKernelManager(AsyncKernelManager):
         self.sandbox = sandbox
         self.options = options
         self.zygote = zygote  # warm: the kernel is forked from it, in its sandbox
-        self.uid = kernel_uid() if sandbox.enabled else None
+        self.uid = new_kernel_uid() if sandbox.enabled else None  # a uid of its own (sandbox.py)
         self.cgroup: cgroups.KernelCgroup | None = None
         self.connection_file = str(private / "connection.json")
         self._sandbox_connection = SANDBOX_CONNECTION

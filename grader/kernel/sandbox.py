@@ -64,16 +64,40 @@ SANDBOX_DATA = "/data"
 SANDBOX_SOCKETS = "/tmp/.itmal-kernel"
 # The connection file, written by the grader before the kernel exists, bound read-only.
 SANDBOX_CONNECTION = "/run/itmal/connection.json"
-# As root, each kernel runs as uid KERNEL_UID_BASE + the grader process's pid: unprivileged,
-# owning nothing on the host, and its own RLIMIT_NPROC count (kernels run one at a time per
-# grader process).
+# As root, each kernel runs as a uid of its own: KERNEL_UID_BASE + the grader process's pid *
+# UIDS_PER_PROCESS + the number of kernels this process started before it. Unprivileged,
+# owning nothing on the host, with its own RLIMIT_NPROC count, and shared with no other
+# notebook: what the kernel keeps per uid (the kernel keyrings, which outlive every process of
+# the uid) cannot reach the next notebook or the next student. A batch worker retires once it
+# has used RETIRE_AFTER_UIDS of them; a fresh worker (another pid) takes over.
 KERNEL_UID_BASE = 1_000_000
+UIDS_PER_PROCESS = 256  # with Linux's largest pid (2**22) the uids stay below 2**31
+RETIRE_AFTER_UIDS = UIDS_PER_PROCESS // 2  # room left for one more submission's kernels
+_kernels_started = 0
 
 
-def kernel_uid() -> int | None:
-    """The uid the kernel drops to inside the sandbox, or None when the grader is not root
+def kernel_uids() -> range | None:
+    """Every uid this process's kernels may run as, or None when the grader is not root
     (bubblewrap then maps the grader's own unprivileged uid into a user namespace)."""
-    return KERNEL_UID_BASE + os.getpid() if os.geteuid() == 0 else None
+    if os.geteuid() != 0:
+        return None
+    first = KERNEL_UID_BASE + os.getpid() * UIDS_PER_PROCESS
+    return range(first, first + UIDS_PER_PROCESS)
+
+
+def new_kernel_uid() -> int | None:
+    """A uid for the next kernel that no kernel of this process had (after UIDS_PER_PROCESS
+    kernels the first ones' come round again: workers retire long before)."""
+    global _kernels_started
+    uids = kernel_uids()
+    if uids is None:
+        return None
+    _kernels_started += 1
+    return uids[(_kernels_started - 1) % UIDS_PER_PROCESS]
+
+
+def kernel_uids_used() -> int:
+    return _kernels_started
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ One zygote per grading process, kept while the process grades (a batch worker ke
 across submissions) and started again whenever its sandbox's settings change. It lives in an
 ordinary sandbox (`sandbox.bwrap_prefix`), inside the kernel's cgroup and rlimits, and dies
 with it: bubblewrap dies with the grader, and every process in the sandbox dies with
-bubblewrap. Each forked kernel drops to the kernel's uid before any student code exists in
-it; between kernels the zygote kills every process of that uid and empties what a kernel can
-write (zygote_main.py), so nothing of one notebook reaches the next, and the grader starts
-each kernel seeded as before (STARTUP_CODE).
+bubblewrap. Each forked kernel drops to a uid of its own (`sandbox.new_kernel_uid`) before
+any student code exists in it; between kernels the zygote kills every process of that uid and
+empties what a kernel can write (zygote_main.py), so nothing of one notebook reaches the next,
+and the grader starts each kernel seeded as before (STARTUP_CODE).
 
 Only where the sandbox runs as root (the instructor's machines, CI, Gradescope): there the
 kernel has a uid of its own for the zygote to clean up after. Elsewhere kernels start cold.
@@ -38,7 +38,7 @@ from jupyter_client.provisioning import LocalProvisioner
 
 from grader.kernel import cgroups
 from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_HOME, KernelOptions, Limits, bwrap_prefix,
-                                   identity_files, kernel_uid, rlimit_prefix)
+                                   identity_files, kernel_uids, new_kernel_uid, rlimit_prefix)
 
 # What a course notebook imports. Every kernel, warm or cold, has them imported before it is
 # seeded (STARTUP_CODE), since some draw on `random` as they load (sklearn.model_selection):
@@ -50,9 +50,10 @@ COURSE_MODULES = ("numpy", "scipy", "scipy.stats", "pandas", "matplotlib", "matp
                   "sklearn.metrics", "sklearn.preprocessing", "sklearn.pipeline", "sklearn.decomposition",
                   "sklearn.naive_bayes", "sklearn.neural_network", "sklearn.svm", "sklearn.neighbors",
                   "sklearn.tree", "sklearn.ensemble", "seaborn")
-# ... and the kernel's own modules, for the zygote.
+# ... and the kernel's own modules, for the zygote (the debugger's: debugpy, which every kernel
+# imports as it starts; importing it starts no thread).
 PRELOAD = (*COURSE_MODULES, "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-           "ipykernel.eventloops")
+           "ipykernel.eventloops", "ipykernel.debugger")
 ZYGOTE_CODE = Path(__file__).with_name("zygote_main.py").read_text(encoding="utf-8")
 # The kernels' connection files: the grader writes them into its own folder, bound read-only here.
 SANDBOX_RUN = str(Path(SANDBOX_CONNECTION).parent)
@@ -68,7 +69,7 @@ class ZygoteFailed(RuntimeError):
 
 def available(sandboxed: bool) -> bool:
     """Warm kernels need the sandbox, run as root (a uid of the kernel's own), on Linux."""
-    return sandboxed and kernel_uid() is not None and hasattr(os, "pidfd_open")
+    return sandboxed and kernel_uids() is not None and hasattr(os, "pidfd_open")
 
 
 class ForkedKernel:
@@ -125,7 +126,7 @@ class ZygoteProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         zygote = self.parent.zygote
-        self.process = zygote.fork_kernel(cmd, kwargs["stdout"])
+        self.process = zygote.fork_kernel(cmd, kwargs["stdout"], self.parent.uid)
         self.pid = self.pgid = self.process.pid  # the kernel leads a session of its own
         return self.connection_info
 
@@ -142,7 +143,7 @@ class Zygote:
         self.options = options
         self.support_files = support_files
         self.environment = environment
-        self.uid = kernel_uid()
+        self.uid = new_kernel_uid()  # in the identity files until the first fork names its kernel's
         self.lock = threading.Lock()
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
@@ -167,9 +168,7 @@ class Zygote:
         (private / "run").mkdir(mode=0o755)
         copy_support_files(self.support_files, scratch)
         _readable(scratch)
-        for name, text in identity_files(self.uid).items():
-            (private / name).write_text(text)
-            os.chmod(private / name, 0o644)
+        self._write_identity(self.uid)
         self.cgroup = cgroups.create(self.limits.processes, self.limits.memory_total)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         ours.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
@@ -179,8 +178,7 @@ class Zygote:
         cmd = (rlimit_prefix(self.limits, self.cgroup.procs_files if self.cgroup else [])
                + bwrap_prefix(scratch, private, self.limits, self.options, info_fd=info_write, uid=self.uid,
                               run_folder=private / "run")
-               + [sys.executable, "-c", ZYGOTE_CODE, str(theirs.fileno()), str(self.uid), SANDBOX_HOME,
-                  json.dumps(PRELOAD)])
+               + [sys.executable, "-c", ZYGOTE_CODE, str(theirs.fileno()), SANDBOX_HOME, json.dumps(PRELOAD)])
         try:
             self.proc = subprocess.Popen(cmd, env=self.environment, cwd=scratch, stdin=subprocess.DEVNULL,
                                          stdout=out_write, stderr=out_write, start_new_session=True,
@@ -268,11 +266,22 @@ class Zygote:
         else:
             self.sock.send(data)
 
-    def fork_kernel(self, argv: list[str], stdout_fd: int) -> ForkedKernel:
+    def _write_identity(self, uid: int) -> None:
+        """/etc/passwd and /etc/group naming `uid`: rewritten in place, so the sandbox's bind
+        of each file shows the new text (the grader's own folder; the kernel cannot write it)."""
+        assert self.folder is not None
+        for name, text in identity_files(uid).items():
+            path = self.folder / "private" / name
+            path.write_text(text)
+            os.chmod(path, 0o644)
+
+    def fork_kernel(self, argv: list[str], stdout_fd: int, uid: int) -> ForkedKernel:
+        """A kernel forked to run as `uid` (sandbox.new_kernel_uid)."""
         with self.lock:
             if not self.alive():
                 raise ZygoteFailed("the zygote is not running")
-            self._send({"op": "fork", "argv": argv}, (stdout_fd,))
+            self._write_identity(uid)
+            self._send({"op": "fork", "argv": argv, "uid": uid}, (stdout_fd,))
             message, creds = self._receive(REPLY_TIMEOUT)
             if message.get("op") != "kernel" or creds is None:
                 raise ZygoteFailed(f"the zygote did not fork a kernel: {message.get('message', message)}")

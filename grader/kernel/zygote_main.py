@@ -4,15 +4,16 @@ stack once, then forks one kernel per notebook on the grader's request.
 It never imports the grader (the checkout is not in the sandbox) and takes requests only from
 the grader, over a socketpair it inherited (fd in argv). It is root inside the sandbox's
 namespaces, as bubblewrap's child is before `drop_prefix`; each kernel it forks drops to the
-kernel's uid exactly as `drop_prefix` does, before any student code exists in it.
+uid the grader names in the request (one per kernel) exactly as `drop_prefix` does,
+before any student code exists in it.
 
-Between kernels (the "reap" request) it kills every process of the kernel's uid (orphans
+Between kernels (the "reap" request) it kills every process of the kernels' uids (orphans
 included: the zygote is their subreaper), then empties what a kernel can write (its home
 beyond the bound files, /tmp, /dev/shm); each kernel has an IPC namespace of its own. So
 nothing of one notebook reaches the next.
 
 Messages are JSON, one per SOCK_SEQPACKET datagram:
-  grader -> zygote: {"op": "fork", "argv": [...]} with the kernel's stdout fd (SCM_RIGHTS)
+  grader -> zygote: {"op": "fork", "argv": [...], "uid": n} with the kernel's stdout fd (SCM_RIGHTS)
                     {"op": "wait", "pid": n}    {"op": "reap"}
   zygote -> grader: {"op": "ready", ...}  {"op": "exited", "pid": n, "returncode": r}
                     {"op": "reaped", "wiped": bool, "returncodes": {...}}  {"op": "error", ...}
@@ -31,8 +32,8 @@ import sys
 import time
 import traceback
 
-CTRL_FD, UID, HOME = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-PRELOAD = json.loads(sys.argv[4])
+CTRL_FD, HOME = int(sys.argv[1]), sys.argv[2]
+PRELOAD = json.loads(sys.argv[3])
 WRITABLE = (HOME, "/tmp", "/dev/shm")
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 1, 24, 36
 CLONE_NEWIPC = 0x08000000
@@ -40,6 +41,7 @@ CLONE_NEWIPC = 0x08000000
 libc = ctypes.CDLL(None, use_errno=True)
 ctrl = socket.socket(fileno=CTRL_FD)
 kernel_env = dict(os.environ)
+live_uids = set()  # the uids of kernels forked since the last clean-up that left no process
 
 
 def send(message, fds=()):
@@ -106,15 +108,15 @@ def returncode(status):
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
-def kill_the_kernels_uid():
-    """Every process of the kernel's uid, by a child that becomes that uid and signals all it
+def kill_every_process_of(uid):
+    """Every process of a kernel's uid, by a child that becomes that uid and signals all it
     may (kill(-1) spares the caller only): orphans and daemons of any kernel included."""
     pid = os.fork()
     if pid == 0:
         try:
             os.setgroups([])
-            os.setgid(UID)
-            os.setuid(UID)
+            os.setgid(uid)
+            os.setuid(uid)
             for _ in range(1000):
                 try:
                     os.kill(-1, signal.SIGKILL)
@@ -135,10 +137,13 @@ def reap_all():
         except ChildProcessError:
             break
         if pid == 0:
-            kill_the_kernels_uid()
+            for uid in live_uids:
+                kill_every_process_of(uid)
             time.sleep(0.01)
             continue
         codes[str(pid)] = returncode(status)
+    if not children_left():
+        live_uids.clear()
     return codes
 
 
@@ -150,14 +155,14 @@ def children_left():
     return True
 
 
-def drop_privileges():
+def drop_privileges(uid):
     """As drop_prefix does: no capabilities (the bounding set emptied too), no groups, the
     kernel's uid, and a check that root cannot be regained."""
     for cap in range(64):
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
     os.setgroups([])
-    os.setgid(UID)
-    os.setuid(UID)
+    os.setgid(uid)
+    os.setuid(uid)
     try:
         os.setuid(0)
     except PermissionError:
@@ -167,7 +172,7 @@ def drop_privileges():
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
 
 
-def become_kernel(argv, out):
+def become_kernel(argv, out, uid):
     code = 1
     try:
         os.setsid()  # its own process group: the grader signals the kernel's group by pid
@@ -188,7 +193,7 @@ def become_kernel(argv, out):
         # namespace of its own (as each sandbox had), gone with its last process.
         if libc.unshare(CLONE_NEWIPC) != 0:
             os._exit(71)
-        drop_privileges()
+        drop_privileges(uid)
         os.chdir(HOME)
         sys.argv = ["ipykernel_launcher", *argv]
         if sys.path and sys.path[0] == "":
@@ -221,14 +226,17 @@ def main():
         if op == "fork":
             codes = reap_all()
             wiped = wipe(kept) and not children_left()
-            if not wiped or len(fds) != 1 or len(os.listdir("/proc/self/task")) != 1:
+            uid = request.get("uid")
+            if (not wiped or len(fds) != 1 or len(os.listdir("/proc/self/task")) != 1
+                    or type(uid) is not int or uid <= 0):
                 for fd in fds:
                     os.close(fd)
                 send({"op": "error", "message": "the zygote could not make a clean kernel", "returncodes": codes})
                 continue
+            live_uids.add(uid)
             pid = os.fork()
             if pid == 0:
-                become_kernel(request["argv"], fds[0])
+                become_kernel(request["argv"], fds[0], uid)
             os.close(fds[0])
         elif op == "wait":
             try:
