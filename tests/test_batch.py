@@ -253,7 +253,48 @@ def batch_in_background(subs: list[Path], out: Path, config):
     return runner, box
 
 
-def test_a_killed_worker_costs_only_its_own_submission(config, tmp_path):
+def _leftover_cgroups(owners: list[str]) -> list[Path]:
+    return [d for owner in owners for base in ("", "pids", "memory")
+            for d in (Path("/sys/fs/cgroup") / base).glob(f"itmal-{owner}-*")]
+
+
+@pytest.fixture
+def workers_made(monkeypatch) -> list:
+    """Every batch worker started while the test runs (the batch's side of it)."""
+    from grader.runners import batch
+
+    made = []
+    real_init = batch._Worker.__init__
+
+    def counted(self, ctx):
+        real_init(self, ctx)
+        made.append(self)
+
+    monkeypatch.setattr(batch._Worker, "__init__", counted)
+    return made
+
+
+def test_a_worker_grades_submission_after_submission_and_leaves_nothing_behind(config, tmp_path, workers_made):
+    """Issue 16: workers are reused across submissions (the grader's imports and the warm
+    kernels' zygote paid once per worker, not per submission); when the batch ends, no worker
+    process, log or control group of theirs is left."""
+    made = workers_made
+    subs = []
+    for i in range(4):
+        subs.append(tmp_path / "in" / f"group{i}")
+        write_nb(subs[-1] / "perceptron.ipynb", read(SOLUTIONS / "perceptron.ipynb"))
+    report = grade_batch(subs, tmp_path / "out", config, jobs=1, progress=quiet_progress(4))
+    assert report.failed == [] and sorted(report.graded) == [f"group{i}" for i in range(4)]
+    assert len(made) == 1  # one worker graded all four
+    book = gradebook(tmp_path / "out")
+    assert {float(row["perceptron.qd"]) for row in book.values()} == {3.0}, book
+    assert all(w.proc.exitcode == 0 for w in made)  # asked to end, not killed
+    assert forkserver_children() == []
+    assert not [w.log for w in made if os.path.exists(w.log)]
+    assert _leftover_cgroups([w.owner for w in made]) == []
+
+
+def test_a_killed_worker_costs_only_its_own_submission(config, tmp_path, workers_made):
     """A worker that dies (the kernel OOM-killer's choice, say) takes no other submission
     with it. It gets a second try; when that dies too, its result says the grader failed and
     is not final, so a re-run grades it."""
@@ -280,6 +321,8 @@ def test_a_killed_worker_costs_only_its_own_submission(config, tmp_path):
     failed = json.loads((out / "group1" / "grading.json").read_text())["result"]
     assert failed["final"] is False
     assert "killed by SIGKILL (out of memory?) (twice)" in (out / "group1" / "results.json").read_text()
+    # the killed workers' kernels had no chance to remove their control groups: the batch did
+    assert len(workers_made) >= 3 and _leftover_cgroups([w.owner for w in workers_made]) == []
 
 
 def test_a_worker_that_dies_once_gets_a_second_try(config, tmp_path):

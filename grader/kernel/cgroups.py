@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+# Names the process that creates groups: a batch worker gets one from the batch, which removes
+# what a killed worker left (remove_left_by). Not a pid: the cgroup file system may be shared
+# by machines with pid namespaces of their own.
+OWNER = uuid.uuid4().hex[:12]
 
 
 @dataclass
@@ -76,7 +80,7 @@ def create(processes: int, memory: int) -> KernelCgroup | None:
     """A new group with the limits, or None where this machine does not let us make one."""
     if os.geteuid() != 0 or not ROOT.is_dir():
         return None
-    name = f"itmal-{uuid.uuid4().hex[:12]}"
+    name = f"itmal-{OWNER}-{uuid.uuid4().hex[:12]}"
     group = KernelCgroup()
     try:
         unified = ROOT / "cgroup.controllers"
@@ -102,3 +106,21 @@ def create(processes: int, memory: int) -> KernelCgroup | None:
     except OSError:
         group.destroy()
         return None
+
+
+def remove_left_by(owner: str) -> None:
+    """The groups made under OWNER `owner` that its process could not remove (it was
+    killed): their processes killed, the groups removed. The batch calls this for each worker
+    it ends."""
+    if os.geteuid() != 0:
+        return
+    dirs: dict[str, list[Path]] = {}
+    for base in (ROOT, ROOT / "pids", ROOT / "memory"):
+        try:
+            found = [d for d in base.glob(f"itmal-{owner}-*") if d.is_dir()]
+        except OSError:
+            continue
+        for d in found:
+            dirs.setdefault(d.name, []).append(d)
+    for found in dirs.values():
+        KernelCgroup(dirs=found).destroy()

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -46,7 +47,8 @@ from grader.outputs.report import read_grading, write_submission_outputs
 from grader.judge.score import missing_exercise
 from grader.inputs.submissions import HASH_SEPARATOR, Submission, discover, fingerprint, submission_name
 from grader.runners.bulk import split_lms_downloads
-from grader.runners.worker import forked_main, with_kept
+from grader.kernel import cgroups
+from grader.runners.worker import serve, with_kept
 
 
 @dataclass
@@ -147,64 +149,128 @@ def _worker_failed(sub: Submission, why: str, config: GradingConfig, job: dict) 
 
 def _forkserver():
     """Workers are forked from a server that has imported the grader once (about a second of
-    imports per submission saved); each still gets a fresh process of its own."""
+    imports per worker saved)."""
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["grader.runners.worker"])
     return ctx
 
 
+class _Worker:
+    """A worker process (worker.serve) and the batch's ends of its pipes."""
+
+    def __init__(self, ctx):
+        fd, self.log = tempfile.mkstemp(prefix="itmal-worker-", suffix=".log")
+        os.close(fd)
+        self.jobs, theirs = ctx.Pipe()
+        lifeline, self.keep = ctx.Pipe(duplex=False)  # the worker dies when `keep` closes (with us)
+        self.owner = uuid.uuid4().hex[:12]  # names the control groups its kernels get
+        self.proc = ctx.Process(target=serve, args=(theirs, self.log, lifeline, self.owner), daemon=False)
+        self.proc.start()
+        theirs.close()
+        lifeline.close()
+        self.last = False  # it graded its last job and ends
+
+    def grade(self, job: dict, timeout: float) -> tuple[bool, str]:
+        """(True, "") when the worker graded the job; else (False, why), the worker dead or
+        killed."""
+        offset = os.path.getsize(self.log)
+        try:
+            self.jobs.send(job)
+            if self.jobs.poll(timeout):
+                reply = self.jobs.recv()
+                if reply in ("done", "last"):
+                    self.last = reply == "last"
+                    return True, ""
+            else:
+                self.kill()
+                return False, f"grading took longer than {timeout:.0f} s"
+        except (EOFError, OSError):
+            pass
+        self.kill()  # a worker that died leaves no kernel of its session behind
+        return False, _why_worker_failed(self.proc.exitcode, _tail(self.log, offset))
+
+    def signal_kill(self) -> None:
+        """SIGKILL the worker's session (its kernels' sandboxes die with it) and the worker."""
+        for kill in (os.killpg, os.kill):  # os.kill too: a worker not yet in a session of its own
+            try:
+                kill(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def kill(self) -> None:
+        self.signal_kill()
+        self.proc.join()
+
+    def retire(self) -> None:
+        """Ends the worker (asked to, or killed after a grace period) and removes what it
+        left: its log, and the control groups of kernels it had no chance to remove."""
+        if self.proc.exitcode is None:
+            try:
+                self.jobs.send(None)
+            except OSError:
+                pass
+            self.proc.join(10)
+            if self.proc.exitcode is None:
+                self.kill()
+        cgroups.remove_left_by(self.owner)
+        for end in (self.jobs, self.keep):
+            end.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.log)
+
+
 class _Workers:
-    """Runs worker processes; on interrupt, kills every running one (and its kernels)."""
+    """Worker processes, each grading one submission after another until it says its job
+    was its last (worker.serve); a worker that fails or runs out of time is killed with its
+    kernels and replaced. On interrupt, kills every one."""
 
     def __init__(self):
-        self.running: set = set()
+        self.idle: list[_Worker] = []
+        self.running: set[_Worker] = set()
         self.lock = threading.Lock()
         self.stopping = False
         self.ctx = _forkserver()
 
-    def run(self, job: dict, timeout: float) -> tuple[int | None, str]:
-        if self.stopping:
-            return None, "the batch was interrupted"
-        fd, log = tempfile.mkstemp(prefix="itmal-worker-", suffix=".log")
-        os.close(fd)
-        lifeline, keep = self.ctx.Pipe(duplex=False)  # the worker dies when `keep` closes (with us)
+    def run(self, job: dict, timeout: float) -> tuple[bool, str]:
+        with self.lock:
+            if self.stopping:
+                return False, "the batch was interrupted"
+            worker = self.idle.pop() if self.idle else None
+        if worker is None:
+            worker = _Worker(self.ctx)
+        with self.lock:
+            self.running.add(worker)
+            if self.stopping:
+                worker.signal_kill()
         try:
-            proc = self.ctx.Process(target=forked_main, args=({**job, "env": dict(os.environ)}, log, lifeline),
-                                    daemon=False)
-            proc.start()
-            lifeline.close()
-            with self.lock:
-                self.running.add(proc)
-                if self.stopping:
-                    self.kill(proc)
-            try:
-                proc.join(timeout)
-                if proc.exitcode is None:
-                    self.kill(proc)
-                    proc.join()
-                    return None, f"grading took longer than {timeout:.0f} s"
-                if proc.exitcode != 0:
-                    self.kill(proc)  # a worker that died leaves no kernel of its session behind
-                return proc.exitcode, _tail(log)
-            finally:
-                with self.lock:
-                    self.running.discard(proc)
+            ok, why = worker.grade({**job, "env": dict(os.environ)}, timeout)
         finally:
-            keep.close()
-            os.unlink(log)
-
-    @staticmethod
-    def kill(proc) -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+            with self.lock:
+                self.running.discard(worker)
+                keep = ok and not self.stopping and not worker.last
+                if keep:
+                    self.idle.append(worker)
+        if not keep:
+            worker.retire()
+        return ok, why
 
     def kill_all(self) -> None:
         with self.lock:
             self.stopping = True
-            for proc in list(self.running):
-                self.kill(proc)
+            running, idle, self.idle = list(self.running), self.idle, []
+        for worker in running:
+            worker.signal_kill()  # its thread in `run` sees it die and retires it
+        for worker in idle:
+            worker.kill()
+            worker.retire()
+
+    def close(self) -> None:
+        """After the batch: every idle worker ends and cleans up after itself."""
+        with self.lock:
+            self.stopping = True
+            idle, self.idle = self.idle, []
+        for worker in idle:
+            worker.retire()
 
 
 def _why_worker_failed(code: int | None, err: str) -> str:
@@ -215,9 +281,10 @@ def _why_worker_failed(code: int | None, err: str) -> str:
     return lines[-1] if lines else f"its worker process exited with status {code}"
 
 
-def _tail(path: str, size: int = 2000) -> str:
+def _tail(path: str, since: int = 0, size: int = 2000) -> str:
+    """The last `size` bytes the worker wrote after offset `since` (this job's)."""
     with open(path, "rb") as f:
-        f.seek(max(0, os.path.getsize(path) - size))
+        f.seek(max(since, os.path.getsize(path) - size))
         return f.read().decode(errors="replace")
 
 
@@ -231,17 +298,19 @@ class _LocalRunner:
 
     def grade(self, jobs: list[tuple[dict, Submission]], timeout: float, started):
         def attempt(job):
-            code, err = self.workers.run(job, timeout)
-            saved = read_grading(Path(job["out"])) if code == 0 else None
-            return saved, "" if saved else _why_worker_failed(code, err), code
+            ok, why = self.workers.run(job, timeout)
+            saved = read_grading(Path(job["out"])) if ok else None
+            if ok and saved is None:
+                why = "its worker wrote no readable result"
+            return saved, why
 
         def one(job):
             started(job["name"])
-            saved, why, code = attempt(job)
+            saved, why = attempt(job)
             # A worker that failed (not one that ran out of time) gets one more try: the cause
             # may be the machine's (the OOM killer, a full disk), not the submission's.
-            if saved is None and code is not None and not self.workers.stopping:
-                saved, why, code = attempt(job)
+            if saved is None and not why.startswith("grading took longer") and not self.workers.stopping:
+                saved, why = attempt(job)
                 why = f"{why} (twice)"
             return saved, why
 
@@ -255,6 +324,11 @@ class _LocalRunner:
         """Nothing new starts, running workers die; finished results stay."""
         self.workers.kill_all()
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def finish(self) -> None:
+        """After the last result: the idle workers end and clean up after themselves."""
+        self.pool.shutdown(wait=True)
+        self.workers.close()
 
 
 def _say(line: str) -> None:
@@ -328,10 +402,10 @@ def grade_batch(paths: list[Path], out: Path, config: GradingConfig, *, jobs: in
                     if grades:
                         apply_manual(result, grades)
                     on_result(result)
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or an error of ours: running workers die, results written stay
         runner.close()
         raise
-    runner.close()
+    runner.finish()
     questions = [q.id for ex in config.catalogue().values() for q in ex.questions]
     _write_batch_outputs(out, [s.name for s in subs], grades, report, questions)
     return report

@@ -156,6 +156,10 @@ class ClusterRunner:
             else:
                 yield job, (SubmissionResult.from_dict(saved["result"]), saved["meta"]), ""
 
+    def finish(self) -> None:
+        """After the last result: disconnect."""
+        self.close()
+
     def close(self) -> None:
         """Cancel what is still queued (an interrupted batch) and disconnect."""
         self.client.cancel(list(self._futures), force=True)

@@ -1,10 +1,13 @@
-"""One submission, graded in a process of its own.
+"""Submissions, graded in a worker process apart from the batch.
 
-The batch runs one worker process per submission, so a crash, hang or memory blow-up in
-grading one submission cannot touch another's result. Locally the process is forked from a
-server that has already imported the grader (`batch.py`), which saves each submission a
-second of imports; `python -m grader.runners.worker JOB.json` runs the same job from a shell. The job
-is plain JSON: the configuration, the submission, where to write, the fingerprints to record.
+Locally the batch keeps `jobs` worker processes, forked from a server that has already
+imported the grader (`batch.py`), and each grades one submission after another (`serve`):
+the grader's imports and the warm kernels' zygote are paid once per worker, not once per
+submission. A crash, hang or memory blow-up in grading one submission ends that worker only:
+the batch records that submission as failed (or tries it once more) and starts a fresh worker;
+no other result is touched. Each kernel runs as a uid of its own (`sandbox.new_kernel_uid`);
+a worker retires once it has used `sandbox.RETIRE_AFTER_UIDS` of its uids. `python -m grader.runners.worker JOB.json` runs one job from a shell. The job is
+plain JSON: the configuration, the submission, where to write, the fingerprints to record.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from grader.grade import GradingConfig, grade_submission
 from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.outputs.report import write_submission_outputs
 from grader.judge.score import missing_exercise
+from grader.kernel import cgroups, sandbox, zygote
 from grader.inputs.nofollow import Skipped
 from grader.inputs.submissions import Submission, SubmissionRejected, materialize
 
@@ -86,28 +90,44 @@ def run_job(job: dict) -> None:
     write_submission_outputs(result, Path(job["out"]), meta)
 
 
-def forked_main(job: dict, log: str, lifeline) -> None:
+def serve(jobs, log: str, lifeline, owner: str) -> None:
     """Entry point of a worker forked by the batch: a session of its own (so the batch can
-    kill it with its kernels), the batch's environment, output to `log`, exit status = outcome.
+    kill it with its kernels), output to `log`; grades each job received on `jobs` in the
+    batch's environment and answers "done" (or "last", when it has used half of its kernel
+    uids, and ends), until it receives None. A job that raises ends
+    the worker with status 1 (the traceback in `log`): no half-graded state is carried on.
     `lifeline` is a pipe whose other end the batch holds: when the batch ends, even by
     SIGKILL, the pipe closes and the worker kills itself rather than grade on as an orphan
-    (its sandboxed kernels die with it: bubblewrap's --die-with-parent)."""
+    (its sandboxed kernels die with it: bubblewrap's --die-with-parent). `owner` names the
+    control groups this worker makes, so that the batch can remove them if it is killed."""
     os.setsid()
     threading.Thread(target=_die_when_closed, args=(lifeline,), daemon=True).start()
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-    os.environ.clear()
-    os.environ.update(job.get("env", {}))
+    cgroups.OWNER = owner
+    code = 0
     try:
-        run_job(job)
+        while (job := jobs.recv()) is not None:
+            os.environ.clear()
+            os.environ.update(job.get("env", {}))
+            run_job(job)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if sandbox.kernel_uids_used() >= sandbox.RETIRE_AFTER_UIDS:
+                jobs.send("last")
+                break
+            jobs.send("done")
+    except EOFError:
+        pass  # the batch is gone
     except BaseException:
         traceback.print_exc()
+        code = 1
+    finally:
+        zygote.stop_all()  # its sandbox and cgroup: os._exit below skips atexit
+        sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(1)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)  # skip the forked interpreter's cleanup: nothing of it is ours to tear down
+        os._exit(code)  # skip the forked interpreter's cleanup: nothing else of it is ours to tear down
 
 
 def _die_when_closed(lifeline) -> None:
