@@ -369,7 +369,8 @@ def caches(config: GradingConfig, sizes: Sizes, tmp: Path, report: Report) -> No
 def anchors(config_on: GradingConfig | None, config_off: GradingConfig, sizes: Sizes, report: Report) -> None:
     import anchors as anchor_mod
 
-    config = config_on or config_off
+    # ours runs every check it has, the instructor's hidden ones included (as nbgrader runs its hidden tests)
+    config = replace(config_on or config_off, hidden_dir=REPO / "hidden" / "journal2")
     log(f"anchors: {sizes.anchors} submissions per tool")
     res = anchor_mod.measure(sizes.anchors, config)
     ours = res["ours"]["per_submission"]
@@ -377,7 +378,8 @@ def anchors(config_on: GradingConfig | None, config_off: GradingConfig, sizes: S
              f"same student code and tests, see `benchmarks/anchors.py`), {sizes.anchors} identical submissions "
              "per tool, graded one after another. nbgrader: one `nbgrader autograde` over all submissions; "
              "otter: one `otter run` (no Docker) per submission; ours: `grade_batch` with 1 worker, "
-             f"{config.sandbox.describe().split(' (')[0].lower()}, reference answers cached. Wall time divided "
+             f"{config.sandbox.describe().split(' (')[0].lower()}, hidden checks on, reference answers cached. "
+             "Ours must give each of the three questions full points, else the section fails. Wall time divided "
              "by the number of submissions.", "",
              "| tool | per submission | ours faster by | score of each submission | target: ours ≥ 2× faster |",
              "| --- | ---: | ---: | --- | --- |",

@@ -1,7 +1,7 @@
 """Where one submission's grading time goes, stage by stage (issue 16, "profile first").
 
     ITMAL_MNIST_DIR=../shared/data/mnist .venv/bin/python benchmarks/stage_profile.py [--repeats 3]
-        [--exercises perceptron,...] [--no-sandbox] [--markdown]
+        [--exercises perceptron,...] [--no-sandbox] [--cold-kernels] [--out FILE.md]
 
 Grades (1) the small notebook (`perceptron`) and (2) the whole Journal 2 reference, quick
 profile, `--repeats` times each, with the grader's own functions wrapped by timers (nothing in
@@ -107,11 +107,11 @@ def instrument() -> None:
     _wrap_async(execute._LimitedClient, "async_start_new_kernel_client", "kernel ready")
     original_raw = execute._Runner.raw_execute
 
-    async def raw_execute(self, code, timeout):
+    async def raw_execute(self, code, timeout, **kwargs):
         if code is manager.STARTUP_CODE or code == execute.STARTUP_CODE:
             with TIMERS.stage("startup code"):
-                return await original_raw(self, code, timeout)
-        return await original_raw(self, code, timeout)
+                return await original_raw(self, code, timeout, **kwargs)
+        return await original_raw(self, code, timeout, **kwargs)
 
     execute._Runner.raw_execute = raw_execute
     _wrap_async(execute._Runner, "run_cell", _first_code_cell)
@@ -156,9 +156,10 @@ def one_run(path: Path, config, out: Path, exercises: set[str] | None) -> dict[s
     with TIMERS.stage("outputs"):
         report.write_submission_outputs(result, out, {"name": result.name})
     total = time.perf_counter() - started
-    bad = [q.id for q in result.questions if q.outcome.value in ("grader_error", "kernel_died", "timed_out")]
+    bad = [f"{q.id}: {q.feedback()}" for q in result.questions
+           if q.outcome.value in ("grader_error", "kernel_died", "timed_out")]
     if bad:
-        raise SystemExit(f"grading {path.name} failed in {bad}: not a profile")
+        raise SystemExit(f"grading {path.name} failed, not a profile: {bad}")
     stages = dict(TIMERS.totals)
     stages["other"] = total - sum(stages.values())
     stages["total"] = total
