@@ -1,4 +1,5 @@
-"""Grading many submissions: in parallel, each in its own worker process, resumable.
+"""Grading many submissions: in parallel worker processes (reused, one submission at a time
+each), resumable.
 
 A submission counts as done when DIR/<name>/grading.json exists with the same submission
 fingerprint, a final result, and every exercise asked for graded under this configuration's
@@ -289,8 +290,8 @@ def _tail(path: str, since: int = 0, size: int = 2000) -> str:
 
 
 class _LocalRunner:
-    """Grades jobs on this machine, `jobs` at a time, each in a worker process of its own;
-    yields (job, saved-or-None, why) as workers finish."""
+    """Grades jobs on this machine, `jobs` at a time in as many worker processes; yields
+    (job, saved-or-None, why) as workers finish."""
 
     def __init__(self, jobs: int):
         self.workers = _Workers()

@@ -2,7 +2,7 @@
 
 Only plain data travels. The coordinator (batch.py) sends each submission's bytes, the
 configuration and the reference run's answers; a Dask worker grades the submission in a
-process of its own, in its own sandboxed kernels, exactly as a local worker does, and sends
+process of its own (`python -m grader.runners.worker`), in its own sandboxed kernels, and sends
 the result back as a dict. The coordinator writes every output, with the same atomic,
 resumable bookkeeping as a local run: a lost Dask worker's task is re-run elsewhere by the
 scheduler, and a restarted coordinator skips what it has already written.
