@@ -243,6 +243,7 @@ class _Workers:
             self.running.add(worker)
             if self.stopping:
                 worker.signal_kill()
+        ok = False
         try:
             ok, why = worker.grade({**job, "env": dict(os.environ)}, timeout)
         finally:
