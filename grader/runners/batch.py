@@ -171,9 +171,9 @@ class _Worker:
         lifeline.close()
         self.last = False  # it graded its last job and ends
 
-    def grade(self, job: dict, timeout: float) -> tuple[bool, str]:
-        """(True, "") when the worker graded the job; else (False, why), the worker dead or
-        killed."""
+    def grade(self, job: dict, timeout: float) -> tuple[bool, str, bool]:
+        """(graded, why not, timed out): (True, "", False) when the worker graded the job;
+        else the worker is dead or killed."""
         offset = os.path.getsize(self.log)
         try:
             self.jobs.send(job)
@@ -181,14 +181,14 @@ class _Worker:
                 reply = self.jobs.recv()
                 if reply in ("done", "last"):
                     self.last = reply == "last"
-                    return True, ""
+                    return True, "", False
             else:
                 self.kill()
-                return False, f"grading took longer than {timeout:.0f} s"
+                return False, f"grading took longer than {timeout:.0f} s", True
         except (EOFError, OSError):
             pass
         self.kill()  # a worker that died leaves no kernel of its session behind
-        return False, _why_worker_failed(self.proc.exitcode, _tail(self.log, offset))
+        return False, _why_worker_failed(self.proc.exitcode, _tail(self.log, offset)), False
 
     def signal_kill(self) -> None:
         """SIGKILL the worker's session (its kernels' sandboxes die with it) and the worker."""
@@ -232,10 +232,11 @@ class _Workers:
         self.stopping = False
         self.ctx = _forkserver()
 
-    def run(self, job: dict, timeout: float) -> tuple[bool, str]:
+    def run(self, job: dict, timeout: float) -> tuple[bool, str, bool]:
+        """As _Worker.grade, on an idle worker or a new one."""
         with self.lock:
             if self.stopping:
-                return False, "the batch was interrupted"
+                return False, "the batch was interrupted", False
             worker = self.idle.pop() if self.idle else None
         if worker is None:
             worker = _Worker(self.ctx)
@@ -245,7 +246,7 @@ class _Workers:
                 worker.signal_kill()
         ok = False
         try:
-            ok, why = worker.grade({**job, "env": dict(os.environ)}, timeout)
+            ok, why, timed_out = worker.grade({**job, "env": dict(os.environ)}, timeout)
         finally:
             with self.lock:
                 self.running.discard(worker)
@@ -254,7 +255,7 @@ class _Workers:
                     self.idle.append(worker)
         if not keep:
             worker.retire()
-        return ok, why
+        return ok, why, timed_out
 
     def kill_all(self) -> None:
         with self.lock:
@@ -300,19 +301,19 @@ class _LocalRunner:
 
     def grade(self, jobs: list[tuple[dict, Submission]], timeout: float, started):
         def attempt(job):
-            ok, why = self.workers.run(job, timeout)
+            ok, why, timed_out = self.workers.run(job, timeout)
             saved = read_grading(Path(job["out"])) if ok else None
             if ok and saved is None:
                 why = "its worker wrote no readable result"
-            return saved, why
+            return saved, why, timed_out
 
         def one(job):
             started(job["name"])
-            saved, why = attempt(job)
+            saved, why, timed_out = attempt(job)
             # A worker that failed (not one that ran out of time) gets one more try: the cause
             # may be the machine's (the OOM killer, a full disk), not the submission's.
-            if saved is None and not why.startswith("grading took longer") and not self.workers.stopping:
-                saved, why = attempt(job)
+            if saved is None and not timed_out and not self.workers.stopping:
+                saved, why, _ = attempt(job)
                 why = f"{why} (twice)"
             return saved, why
 

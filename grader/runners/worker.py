@@ -6,8 +6,9 @@ the grader's imports and the warm kernels' zygote are paid once per worker, not 
 submission. A crash, hang or memory blow-up in grading one submission ends that worker only:
 the batch records that submission as failed (or tries it once more) and starts a fresh worker;
 no other result is touched. Each kernel runs as a uid of its own (`sandbox.new_kernel_uid`);
-a worker retires once it has used `sandbox.RETIRE_AFTER_UIDS` of its uids. `python -m grader.runners.worker JOB.json` runs one job from a shell. The job is
-plain JSON: the configuration, the submission, where to write, the fingerprints to record.
+a worker retires once it has used `sandbox.RETIRE_AFTER_UIDS` of its uids.
+`python -m grader.runners.worker JOB.json` runs one job from a shell. The job is plain JSON:
+the configuration, the submission, where to write, the fingerprints to record.
 """
 
 from __future__ import annotations
@@ -94,8 +95,8 @@ def serve(jobs, log: str, lifeline, owner: str) -> None:
     """Entry point of a worker forked by the batch: a session of its own (so the batch can
     kill it with its kernels), output to `log`; grades each job received on `jobs` in the
     batch's environment and answers "done" (or "last", when it has used half of its kernel
-    uids, and ends), until it receives None. A job that raises ends
-    the worker with status 1 (the traceback in `log`): no half-graded state is carried on.
+    uids, and ends), until it receives None. A job that raises ends the worker with status 1
+    (the traceback in `log`): no half-graded state is carried on.
     `lifeline` is a pipe whose other end the batch holds: when the batch ends, even by
     SIGKILL, the pipe closes and the worker kills itself rather than grade on as an orphan
     (its sandboxed kernels die with it: bubblewrap's --die-with-parent). `owner` names the
