@@ -28,6 +28,7 @@ from grader.inputs.notebook import NotebookUnreadable, read_notebook, without_se
 from grader.inputs.stubs import Stub, load_stub
 from grader.judge.outcomes import Outcome, QuestionResult, SubmissionResult
 from grader.kernel.plaindata import Answer
+from grader.kernel.requests import describe_inputs
 from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
 from grader.judge.score import build_plan, missing_exercise, score_exercise
 
@@ -162,7 +163,7 @@ def _run(nb, exercises: list[Exercise], config: GradingConfig, regions: dict[str
 
 
 def _plan_description(plan: FetchPlan) -> list:
-    return sorted((q, r.key, r.expression(), json.dumps(r.inputs())) for q, r in plan.requests())
+    return sorted((q, r.key, r.expression(), json.dumps(describe_inputs(r.inputs()))) for q, r in plan.requests())
 
 
 def _solution(exercise: Exercise, config: GradingConfig) -> tuple[Path, object, Path] | None:

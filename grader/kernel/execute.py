@@ -33,7 +33,7 @@ from grader.kernel import zygote
 from grader.kernel.manager import MAX_MESSAGE_BYTES, SEED, STARTUP_CODE, GraderKernelManager
 from grader.kernel.messages import BoundedSession
 from grader.kernel.plaindata import Answer, decode_answer
-from grader.kernel.requests import ANSWER_MIME, Request, fetch_code, new_nonce
+from grader.kernel.requests import ANSWER_MIME, INPUTS_TARGET, Request, fetch_code, new_nonce
 from grader.kernel.sandbox import SANDBOX_HOME, KernelOptions, Limits, SandboxMode, kernel_environment
 from grader.kernel.zygote import Zygote
 
@@ -356,8 +356,13 @@ class _Runner:
                 return
             batch = pending[:1] if one_at_a_time else pending
             nonces = [new_nonce() for _ in batch]
+            buffers: list[bytes] = []
+            token = new_nonce()
+            code = fetch_code([r for _, r in batch], nonces, buffers=buffers, token=token)
+            if buffers:
+                self.send_inputs(token, buffers)
             status, payloads = await self.raw_execute(
-                fetch_code([r for _, r in batch], nonces), timeout=max(1.0, min(self.limits.cell_timeout,
+                code, timeout=max(1.0, min(self.limits.cell_timeout,
                                                                             self.deadline - time.monotonic())),
                 renew_until=max(time.monotonic() + 1.0, self.deadline))
             # Only answers in reply to this request (raw_execute filters by its msg_id) that carry
@@ -396,6 +401,14 @@ class _Runner:
                 pending = pending[len(batch):]
                 if failed:  # every answer came, then the request hung or died: a usable kernel again
                     await self.recover_after(f"{where}: the request did not finish", status)
+
+    def send_inputs(self, token: str, buffers: list[bytes]) -> None:
+        """A fetch's array inputs, as binary buffers of one comm message on the shell channel,
+        ahead of the fetch's code (the kernel handles shell messages in order)."""
+        kc = self.client.kc
+        msg = kc.session.msg("comm_open", {"comm_id": new_nonce(), "target_name": INPUTS_TARGET,
+                                           "data": {"token": token}})
+        kc.session.send(kc.shell_channel.socket, msg, buffers=buffers)
 
     def _record(self, question: str, request: Request, got: list[dict], foreign: int) -> None:
         bucket = self.answers.setdefault(question, {})

@@ -4,12 +4,16 @@ A request names a value in the student's namespace, a function to call on inputs
 grader chooses, or a model whose `predict` the grader calls on its own features. The
 kernel answers with one `display_data` message of MIME type `ANSWER_MIME` holding JSON;
 arrays travel as base64 `.npy` bytes. Nothing the kernel sends is trusted: `plaindata.py`
-validates it. Inputs go into the kernel, but labels and expected values never do.
+validates it. Inputs go into the kernel, but labels and expected values never do. Array
+inputs go as `.npy` bytes in binary buffers of a comm message sent just before the code
+(`INPUTS_TARGET`), not inside the code: ipykernel hashes every cell's source in pure Python,
+about 1.5 s per 10 MB, and IPython transforms it too (held-out MNIST is 10 MB as base64).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import re
@@ -33,14 +37,36 @@ def _check_name(name: str) -> str:
     return name
 
 
+# The comm target, registered in every kernel at start (manager.STARTUP_CODE), that receives
+# a fetch's array inputs as binary buffers.
+INPUTS_TARGET = "itmal.inputs"
+
+
 def encode_input(value: object) -> dict:
-    """An input for the kernel, as plain data: arrays as .npy bytes, the rest as JSON."""
+    """An input for the kernel: arrays as .npy bytes ({"npy": bytes}), the rest as JSON."""
     if isinstance(value, np.ndarray):
         buf = io.BytesIO()
         np.save(buf, value, allow_pickle=False)
-        return {"npy": base64.b64encode(buf.getvalue()).decode("ascii")}
+        return {"npy": buf.getvalue()}
     json.dumps(value)  # raises for anything that is not plain data
     return {"json": value}
+
+
+def describe_inputs(inputs: list[dict]) -> list[dict]:
+    """The inputs as JSON-able data that changes when they do (arrays by their hash)."""
+    return [{"npy_sha256": hashlib.sha256(i["npy"]).hexdigest()} if "npy" in i else i for i in inputs]
+
+
+def _spec_input(item: dict, buffers: list[bytes] | None) -> dict:
+    """An input as the kernel's spec holds it: an array inline as base64 (buffers is None), or
+    as the index of its buffer, each distinct array sent once per fetch."""
+    if "npy" not in item:
+        return item
+    if buffers is None:
+        return {"npy": base64.b64encode(item["npy"]).decode("ascii")}
+    if item["npy"] not in buffers:
+        buffers.append(item["npy"])
+    return {"buffer": buffers.index(item["npy"])}
 
 
 @dataclass(frozen=True)
@@ -128,7 +154,7 @@ class Predict(Request):
 # `__itmal_answer` computes the answer (a plain dict); the kernel publishes it (fetch_code),
 # the in-notebook self-check calls it in-process (answer_function_code, runners/incell.py).
 _ANSWER_FUNCTION = r'''
-def __itmal_answer(spec_json):
+def __itmal_answer(spec_json, buffers=()):
     import base64, io, json, traceback
     __itmal_spec = json.loads(spec_json)
     MAX_TEXT = 1_000_000
@@ -136,6 +162,9 @@ def __itmal_answer(spec_json):
     MAX_INT_BITS = %(max_int_bits)d
 
     def decode(item):
+        if "buffer" in item:
+            import numpy
+            return numpy.load(io.BytesIO(buffers[item["buffer"]]), allow_pickle=False)
         if "npy" in item:
             import numpy
             return numpy.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
@@ -212,7 +241,12 @@ def __itmal_answer(spec_json):
         except Exception as exc:
             return {"status": "unsupported", "type": type(v).__name__, "message": str(exc)[:500]}
 
-    __itmal_inputs = [decode(item) for item in __itmal_spec["inputs"]]
+    try:
+        __itmal_inputs = [decode(item) for item in __itmal_spec["inputs"]]
+    except Exception:  # buffers is None: the comm message with them never reached the fetch
+        return {"status": "error", "ename": "InputsLost", "key": __itmal_spec["key"], "nonce": __itmal_spec["nonce"],
+                "evalue": "the grader's inputs for this request did not reach the code that uses them "
+                          "(has a cell replaced the kernel's comm manager?)", "traceback": ""}
     try:
         result = eval(__itmal_spec["expression"], globals(), {"__itmal_inputs": __itmal_inputs})
     except NameError as exc:
@@ -233,12 +267,19 @@ def __itmal_answer(spec_json):
 '''
 
 _FETCH_TEMPLATE = _ANSWER_FUNCTION + r'''
-def __itmal_fetch(specs):
+def __itmal_fetch(specs, token):
     from IPython.display import publish_display_data
+    buffers = ()
+    if token:
+        try:
+            import comm
+            buffers = comm.get_comm_manager().targets["%(target)s"].received.pop(token)
+        except Exception:
+            buffers = None
     for spec_json in specs:
-        publish_display_data({"%(mime)s": __itmal_answer(spec_json)})
+        publish_display_data({"%(mime)s": __itmal_answer(spec_json, buffers)})
 
-__itmal_fetch(%(specs)r)
+__itmal_fetch(%(specs)r, %(token)r)
 del __itmal_fetch, __itmal_answer
 '''
 
@@ -248,10 +289,11 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def request_spec(request: Request, nonce: str = "") -> str:
-    """The request as the JSON text `__itmal_answer` takes."""
+def request_spec(request: Request, nonce: str = "", buffers: list[bytes] | None = None) -> str:
+    """The request as the JSON text `__itmal_answer` takes; its arrays inline, or appended to
+    `buffers` and named by index there."""
     return json.dumps({"key": request.key, "nonce": nonce, "expression": request.expression(),
-                       "inputs": request.inputs()})
+                       "inputs": [_spec_input(i, buffers) for i in request.inputs()]})
 
 
 def answer_function_code() -> str:
@@ -259,12 +301,16 @@ def answer_function_code() -> str:
     return _ANSWER_FUNCTION % {"max_array": MAX_ARRAY_BYTES, "max_int_bits": MAX_INT_BITS}
 
 
-def fetch_code(requests: Request | list[Request], nonces: str | list[str] = "") -> str:
+def fetch_code(requests: Request | list[Request], nonces: str | list[str] = "", *,
+               buffers: list[bytes] | None = None, token: str = "") -> str:
     """The code that computes each request in the kernel, in order, and publishes each answer
     as plain data stamped with its nonce (see `execute._Runner.fetch`: only a message in reply
-    to this very request, carrying a nonce of it, is taken as an answer)."""
+    to this very request, carrying a nonce of it, is taken as an answer). With `buffers` (a
+    list), array inputs are appended to it instead of written into the code; the caller sends
+    them to `INPUTS_TARGET` under `token` first."""
     if isinstance(requests, Request):
         requests, nonces = [requests], [nonces]
-    specs = [request_spec(r, n) for r, n in zip(requests, nonces, strict=True)]
-    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "specs": specs,
+    specs = [request_spec(r, n, buffers) for r, n in zip(requests, nonces, strict=True)]
+    return _FETCH_TEMPLATE % {"mime": ANSWER_MIME, "specs": specs, "target": INPUTS_TARGET,
+                              "token": token if buffers else "",
                               "max_array": MAX_ARRAY_BYTES, "max_int_bits": MAX_INT_BITS}
