@@ -64,6 +64,74 @@ def test_a_forked_kernel_starts_seeded_and_gives_what_a_cold_one_gives(config):
         assert first[key].value == second[key].value == cold[key].value
 
 
+TENSORFLOW_FIRST_CELL = "import random, sys\npreloaded = 'tensorflow' in sys.modules\nbefore = random.random()\n"
+TENSORFLOW = textwrap.dedent("""
+    import numpy as np
+    import keras  # first: it imports TensorFlow, and draws on random as it loads (rich)
+    import tensorflow as tf
+    after = [random.random(), float(np.random.rand())]
+    draw = float(tf.random.uniform([1])[0])
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    X = np.random.rand(64, 2)
+    model.fit(X, X.sum(axis=1), epochs=3, batch_size=16, verbose=0)
+    weights = [w.tolist() for w in model.get_weights()]
+    loss = float(model.evaluate(X, X.sum(axis=1), verbose=0))
+""")
+TENSORFLOW_ANSWERS = ("before", "after", "draw", "weights", "loss")
+
+
+def test_a_kernel_forked_with_tensorflow_loaded_trains_as_a_cold_one(config):
+    # the zygote loads TensorFlow once a notebook asks for it; the kernel forked after that
+    # must seed it and keep random as a cold kernel that imports it itself does
+    fetch = ("preloaded", *TENSORFLOW_ANSWERS)
+    cold = run([TENSORFLOW_FIRST_CELL, TENSORFLOW], config, fetch=fetch, warm=False).answers["q"]
+    warm = [run([TENSORFLOW_FIRST_CELL, TENSORFLOW], config, fetch=fetch).answers["q"] for _ in range(2)]
+    assert cold["preloaded"].value is False and all(w["preloaded"].value is True for w in warm)
+    for key in TENSORFLOW_ANSWERS:
+        assert cold[key].status == "ok", cold[key]
+        assert warm[0][key].value == warm[1][key].value == cold[key].value, key
+
+
+def test_importing_keras_leaves_random_as_it_was(config):
+    # a cold kernel imports Keras itself; a forked one may have had it before the seeds. Keras
+    # draws on random as it loads rich (loaded already here, so unloaded first to show it)
+    cell = ("import random, sys\n"
+            "for m in [m for m in sys.modules if m == 'rich' or m.startswith('rich.')]:\n    del sys.modules[m]\n"
+            "state = random.getstate()\nimport keras\nsame = random.getstate() == state\n"
+            "drew = 'rich' in sys.modules\n")
+    got = run([cell], config, fetch=("same", "drew"), warm=False).answers["q"]
+    assert got["drew"].value is True and got["same"].value is True
+
+
+PLANT = textwrap.dedent("""
+    import os
+    evil = "open('/tmp/.itmal-zygote/planted', 'w').write('ran')\\nraise SystemExit"
+    for folder in (os.getcwd(), '/tmp', '/dev/shm'):
+        for name in ('tensorflow.py', 'keras.py', 'sitecustomize.py'):
+            try:
+                open(os.path.join(folder, name), 'w').write(evil)
+            except OSError:
+                pass
+""")
+
+
+def test_modules_a_kernel_left_are_not_what_the_zygote_loads_later(config):
+    zygote.stop_all()  # a fresh zygote, without TensorFlow yet
+    run([PLANT], config)
+    after = run(["import os, tensorflow as tf\nreal = hasattr(tf, 'constant')\n"
+                 "planted = os.path.exists('/tmp/.itmal-zygote/planted')\n"
+                 "left = [n for n in os.listdir('.') if n.endswith('.py')]"], config, fetch=("real", "planted", "left"))
+    got = after.answers["q"]
+    assert got["real"].value is True and got["planted"].value is False and got["left"].value == []
+
+
+def test_notebooks_that_import_tensorflow_are_recognised():
+    assert zygote.wanted_by(["x = 1", "from tensorflow import keras"]) == zygote.ON_DEMAND
+    assert zygote.wanted_by(["  import keras.layers as L"]) == zygote.ON_DEMAND
+    assert zygote.wanted_by(["import numpy as np  # no tensorflow here", "'import tensorflow'"]) == ()
+
+
 LEAVE_TRACES = textwrap.dedent("""
     import os, subprocess, sys, numpy as np
     secret = 'from the previous notebook'

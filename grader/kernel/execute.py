@@ -207,6 +207,8 @@ class _Runner:
         if self.zygote is not None and not self.zygote.ensure_running():
             self._go_cold(self.zygote.failure)
         try:
+            if self.zygote is not None:
+                self.zygote.preload(zygote.wanted_by([c.source for c in self.nb.cells if c.cell_type == "code"]))
             await self._start_kernel()
         except Exception as exc:  # no student code ran yet: a forked kernel's trouble is the grader's
             if self.zygote is None:

@@ -56,7 +56,8 @@ NOT_IN_KERNEL = ("the grading kernel has the course's packages only: " + ", ".jo
 
 # Runs in the fresh kernel before the first cell, identically for reference and student
 # runs, so grading the same notebook twice gives the same numbers. TensorFlow is seeded
-# when (and only if) the notebook imports it: importing it eagerly costs seconds.
+# when the notebook imports it (importing it eagerly costs seconds), or at start where a
+# forked kernel has it already.
 STARTUP_CODE = f"""
 def __itmal_startup(seed={SEED}, importable={_IMPORTABLE!r}, refusal={NOT_IN_KERNEL!r}, course={COURSE_MODULES!r}):
     import importlib.abc, importlib.machinery, importlib.util, os, random, sys
@@ -102,30 +103,52 @@ def __itmal_startup(seed={SEED}, importable={_IMPORTABLE!r}, refusal={NOT_IN_KER
     except Exception:
         pass
 
-    class SeedTensorFlowOnImport(importlib.abc.MetaPathFinder):
+    def seed_tensorflow(module):
+        try:
+            module.random.set_seed(seed)
+            module.config.experimental.enable_op_determinism()
+            module.config.threading.set_intra_op_parallelism_threads(threads)
+            module.config.threading.set_inter_op_parallelism_threads(threads)
+        except Exception:
+            pass
+
+    class TensorFlowAsIfLoadedFirst(importlib.abc.MetaPathFinder):
+        # A forked kernel may have TensorFlow and Keras loaded already, before the seeds
+        # (zygote.ON_DEMAND); a cold one loads them when a cell imports them. Either way the
+        # kernel must go on alike: their import leaves random's and numpy's states as they were
+        # (Keras draws on random as it loads rich), and TensorFlow is seeded once loaded.
+        pending = {{"tensorflow", "keras"}} - set(sys.modules)
+
         def find_spec(self, name, path=None, target=None):
-            if name != "tensorflow":
+            if name not in self.pending:
                 return None
-            sys.meta_path.remove(self)
+            self.pending.discard(name)
+            if not self.pending:
+                sys.meta_path.remove(self)
             spec = importlib.util.find_spec(name)
             if spec is None or spec.loader is None:
                 return spec
             exec_module = spec.loader.exec_module
 
-            def exec_and_seed(module):
-                exec_module(module)
+            def exec_neutrally(module):
+                state = random.getstate()
+                legacy = sys.modules["numpy"].random.get_state() if "numpy" in sys.modules else None
                 try:
-                    module.random.set_seed(seed)
-                    module.config.experimental.enable_op_determinism()
-                    module.config.threading.set_intra_op_parallelism_threads(threads)
-                    module.config.threading.set_inter_op_parallelism_threads(threads)
-                except Exception:
-                    pass
+                    exec_module(module)
+                finally:
+                    random.setstate(state)
+                    if legacy is not None:
+                        sys.modules["numpy"].random.set_state(legacy)
+                if name == "tensorflow":
+                    seed_tensorflow(module)
 
-            spec.loader.exec_module = exec_and_seed
+            spec.loader.exec_module = exec_neutrally
             return spec
 
-    sys.meta_path.insert(0, SeedTensorFlowOnImport())
+    if "tensorflow" in sys.modules:
+        seed_tensorflow(sys.modules["tensorflow"])
+    if TensorFlowAsIfLoadedFirst.pending:
+        sys.meta_path.insert(0, TensorFlowAsIfLoadedFirst())
 
     # The grader's array inputs for a fetch arrive as binary buffers of a comm message just
     # before it (requests.INPUTS_TARGET); only the latest fetch's are kept. Kept off the

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -54,6 +55,11 @@ COURSE_MODULES = ("numpy", "scipy", "scipy.stats", "pandas", "matplotlib", "matp
 # imports as it starts; importing it starts no thread).
 PRELOAD = (*COURSE_MODULES, "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
            "ipykernel.eventloops", "ipykernel.debugger")
+# ... and, once a notebook asks for them (`wanted_by`), TensorFlow and Keras: importing them
+# starts no thread (the zygote checks), and the kernels seed them and keep `random` as if they
+# had imported them themselves (STARTUP_CODE), so a grade does not depend on which kernel did.
+ON_DEMAND = ("tensorflow", "keras")
+_IMPORTS_ON_DEMAND = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:tensorflow|keras)\b", re.MULTILINE)
 ZYGOTE_CODE = Path(__file__).with_name("zygote_main.py").read_text(encoding="utf-8")
 # The kernels' connection files: the grader writes them into its own folder, bound read-only here.
 SANDBOX_RUN = str(Path(SANDBOX_CONNECTION).parent)
@@ -61,6 +67,13 @@ START_TIMEOUT = 120.0  # seconds for the zygote's imports (a loaded machine)
 REPLY_TIMEOUT = 30.0
 MAX_REPLY = 65536
 _UCRED = struct.Struct("iII")  # pid, uid, gid
+
+
+def wanted_by(sources: list[str]) -> tuple[str, ...]:
+    """The modules to load on demand before a notebook with these cells starts. Only a guess
+    from the text (a kernel imports what the zygote lacks itself): it makes no difference to
+    a grade, only to how long a TensorFlow notebook's first import takes."""
+    return ON_DEMAND if any(_IMPORTS_ON_DEMAND.search(s) for s in sources) else ()
 
 
 class ZygoteFailed(RuntimeError):
@@ -152,6 +165,7 @@ class Zygote:
         self.folder: Path | None = None
         self.codes: dict[int, int] = {}  # exit statuses the zygote reported while cleaning up
         self.ready: dict = {}
+        self.preloaded: set[str] = set()  # modules asked for on demand (loaded or failed)
         self.log = None
         self.held = False  # by one notebook's run at a time
         self.failure = ""
@@ -197,6 +211,7 @@ class Zygote:
             self.ready = self._receive(START_TIMEOUT)[0]
             if self.ready.get("op") != "ready":
                 raise ZygoteFailed(f"the zygote did not start: {self.ready}")
+            self.preloaded = set()
         except Exception as exc:
             log = self.log.text() if self.log else ""
             self.stop()
@@ -274,6 +289,23 @@ class Zygote:
             path = self.folder / "private" / name
             path.write_text(text)
             os.chmod(path, 0o644)
+
+    def preload(self, modules: tuple[str, ...]) -> None:
+        """Import `modules` into the zygote for every later kernel, between two kernels (the
+        zygote first kills what is left of the last one and wipes what it wrote)."""
+        wanted = [m for m in modules if m not in self.preloaded]
+        if not wanted:
+            return
+        with self.lock:
+            if not self.alive():
+                raise ZygoteFailed("the zygote is not running")
+            self._send({"op": "preload", "modules": wanted})
+            message, _ = self._receive(START_TIMEOUT)
+            if message.get("op") != "preloaded":
+                raise ZygoteFailed(f"the zygote did not preload {', '.join(wanted)}: {message.get('message', message)}")
+            self.preloaded.update(wanted)  # a module that failed is the kernel's to import
+            if message.get("threads") != 1:
+                raise ZygoteFailed(f"importing {', '.join(wanted)} started threads in the zygote: it cannot fork")
 
     def fork_kernel(self, argv: list[str], stdout_fd: int, uid: int) -> ForkedKernel:
         """A kernel forked to run as `uid` (sandbox.new_kernel_uid)."""

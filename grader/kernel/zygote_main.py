@@ -14,8 +14,8 @@ nothing of one notebook reaches the next.
 
 Messages are JSON, one per SOCK_SEQPACKET datagram:
   grader -> zygote: {"op": "fork", "argv": [...], "uid": n} with the kernel's stdout fd (SCM_RIGHTS)
-                    {"op": "wait", "pid": n}    {"op": "reap"}
-  zygote -> grader: {"op": "ready", ...}  {"op": "exited", "pid": n, "returncode": r}
+                    {"op": "wait", "pid": n}    {"op": "reap"}    {"op": "preload", "modules": [...]}
+  zygote -> grader: {"op": "ready", ...}  {"op": "exited", "pid": n, "returncode": r}  {"op": "preloaded", ...}
                     {"op": "reaped", "wiped": bool, "returncodes": {...}}  {"op": "error", ...}
   kernel -> grader: {"op": "kernel", "pid": n}, sent by the forked child itself, so the
                     socket's credentials carry its pid as the grader's namespace sees it.
@@ -63,7 +63,13 @@ def receive():
     return json.loads(data), list(fds)
 
 
-def preload():
+def kernel_writable(entry):
+    """A sys.path entry a kernel could put a module into ('' is the working folder, HOME)."""
+    where = os.path.realpath(entry or ".")
+    return any(where == d or where.startswith(d.rstrip("/") + "/") for d in map(os.path.realpath, WRITABLE))
+
+
+def preload(names):
     # matplotlib (and fontconfig) write caches while importing: into a folder of the zygote's
     # own, left read-only for the kernels (their own HOME and MPLCONFIGDIR are restored).
     own = "/tmp/.itmal-zygote"
@@ -72,16 +78,27 @@ def preload():
     # One BLAS thread while importing: a fork keeps only the forking thread. Each kernel sizes
     # its pools after the fork (STARTUP_CODE).
     os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # Modules come only from where no kernel can write: a later preload ("preload" request)
+    # runs after kernels have had HOME and /tmp.
+    path = sys.path[:]
+    sys.path[:] = [entry for entry in path if not kernel_writable(entry)]
     loaded, failed = [], []
-    for name in PRELOAD:
-        try:
-            __import__(name)
-            loaded.append(name)
-        except Exception as exc:  # a package missing here is imported by the kernel, if at all
-            failed.append(f"{name}: {type(exc).__name__}")
-    os.environ.clear()
-    os.environ.update(kernel_env)
+    try:
+        for name in names:
+            try:
+                __import__(name)
+                loaded.append(name)
+            except Exception as exc:  # a package missing here is imported by the kernel, if at all
+                failed.append(f"{name}: {type(exc).__name__}")
+    finally:
+        sys.path[:] = path
+        os.environ.clear()
+        os.environ.update(kernel_env)
     return loaded, failed
+
+
+def threads():
+    return len(os.listdir("/proc/self/task"))
 
 
 def baseline():
@@ -217,9 +234,9 @@ def main():
             f.write("-1000")  # the memory limit kills a kernel, not the zygote under it
     except OSError:
         pass
-    loaded, failed = preload()
+    loaded, failed = preload(PRELOAD)
     kept = baseline()
-    send({"op": "ready", "preloaded": loaded, "failed": failed, "threads": len(os.listdir("/proc/self/task"))})
+    send({"op": "ready", "preloaded": loaded, "failed": failed, "threads": threads()})
     while True:
         request, fds = receive()
         op = request.get("op")
@@ -227,7 +244,7 @@ def main():
             codes = reap_all()
             wiped = wipe(kept) and not children_left()
             uid = request.get("uid")
-            if (not wiped or len(fds) != 1 or len(os.listdir("/proc/self/task")) != 1
+            if (not wiped or len(fds) != 1 or threads() != 1
                     or type(uid) is not int or uid <= 0):
                 for fd in fds:
                     os.close(fd)
@@ -244,6 +261,18 @@ def main():
                 send({"op": "exited", "pid": request["pid"], "returncode": returncode(status)})
             except ChildProcessError:
                 send({"op": "exited", "pid": request["pid"], "returncode": None})
+        elif op == "preload":
+            # more modules for every later kernel (TensorFlow, once a notebook asks for it),
+            # imported while no kernel exists and nothing of one is left
+            reap_all()
+            names = request.get("modules")
+            if not (wipe(kept) and not children_left()) or type(names) is not list or not all(
+                    type(n) is str for n in names):
+                send({"op": "error", "message": "the zygote could not preload with no kernel left"})
+                continue
+            loaded, failed = preload(names)
+            kept = baseline()
+            send({"op": "preloaded", "preloaded": loaded, "failed": failed, "threads": threads()})
         elif op == "reap":
             codes = reap_all()
             send({"op": "reaped", "wiped": wipe(kept) and not children_left(), "returncodes": codes})
