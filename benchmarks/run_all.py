@@ -111,10 +111,12 @@ def machine_lines(config: GradingConfig, sandbox_on: SandboxMode) -> list[str]:
         pass
 
     def v(pkg: str) -> str:
-        try:
-            return importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            return "-"
+        for name in (pkg, f"{pkg}-cpu"):  # TensorFlow is installed as tensorflow-cpu here
+            try:
+                return importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        return "-"
 
     ours = ", ".join(f"{p} {v(p)}" for p in ("itmal-grader", "nbclient", "jupyter_client", "ipykernel", "numpy",
                                              "scikit-learn", "tensorflow", "pyzmq"))
