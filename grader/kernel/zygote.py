@@ -43,8 +43,8 @@ from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_HOME, KernelOptio
 
 # What a course notebook imports. Every kernel, warm or cold, has them imported before it is
 # seeded (STARTUP_CODE), since some draw on `random` as they load (sklearn.model_selection):
-# a grade must not depend on how its kernel started. Not TensorFlow: it starts threads when
-# imported, and a fork keeps only the forking thread. Not matplotlib's inline backend: it
+# a grade must not depend on how its kernel started. Not TensorFlow: seconds, and most
+# notebooks never import it (the zygote loads it on demand, below). Not matplotlib's inline backend: it
 # hooks into the IPython shell it finds at import, which only the forked kernel has.
 COURSE_MODULES = ("numpy", "scipy", "scipy.stats", "pandas", "matplotlib", "matplotlib.pyplot", "sklearn",
                   "sklearn.base", "sklearn.linear_model", "sklearn.model_selection", "sklearn.datasets",
@@ -56,8 +56,9 @@ COURSE_MODULES = ("numpy", "scipy", "scipy.stats", "pandas", "matplotlib", "matp
 PRELOAD = (*COURSE_MODULES, "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
            "ipykernel.eventloops", "ipykernel.debugger")
 # ... and, once a notebook asks for them (`wanted_by`), TensorFlow and Keras: importing them
-# starts no thread (the zygote checks), and the kernels seed them and keep `random` as if they
-# had imported them themselves (STARTUP_CODE), so a grade does not depend on which kernel did.
+# with BLAS at one thread starts no thread (the zygote checks: a fork keeps only the forking
+# thread), and the kernels seed them and keep `random` as if they had imported them themselves
+# (STARTUP_CODE), so a grade does not depend on which kernel did.
 ON_DEMAND = ("tensorflow", "keras")
 _IMPORTS_ON_DEMAND = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:tensorflow|keras)\b", re.MULTILINE)
 ZYGOTE_CODE = Path(__file__).with_name("zygote_main.py").read_text(encoding="utf-8")
