@@ -93,6 +93,26 @@ def test_a_kernel_forked_with_tensorflow_loaded_trains_as_a_cold_one(config):
         assert warm[0][key].value == warm[1][key].value == cold[key].value, key
 
 
+def test_a_module_that_leaves_the_zygote_threaded_is_not_preloaded_again(config, monkeypatch):
+    # TensorFlow starts no thread as it loads here (a real one that does cannot run here, so
+    # the zygote's count is altered): where it does, the zygote cannot fork safely. That zygote
+    # is replaced, this notebook starts cold, and later kernels import TensorFlow themselves.
+    zygote.stop_all()
+    real_receive = zygote.Zygote._receive
+
+    def threaded(self, timeout):
+        message, creds = real_receive(self, timeout)
+        return ({**message, "threads": 3} if message.get("op") == "preloaded" else message), creds
+
+    monkeypatch.setattr(zygote.Zygote, "_receive", threaded)
+    monkeypatch.setattr(zygote, "_SPOILS_FORKS", set())
+    runs = [run([TENSORFLOW_FIRST_CELL, TENSORFLOW], config, fetch=("preloaded", "loss")) for _ in range(2)]
+    zygote.stop_all()
+    assert zygote._SPOILS_FORKS == set(zygote.ON_DEMAND)
+    assert [r.answers["q"]["preloaded"].value for r in runs] == [False, False]
+    assert runs[0].answers["q"]["loss"].value == runs[1].answers["q"]["loss"].value
+
+
 def test_importing_keras_leaves_random_as_it_was(config):
     # a cold kernel imports Keras itself; a forked one may have had it before the seeds. Keras
     # draws on random as it loads rich (loaded already here, so unloaded first to show it)

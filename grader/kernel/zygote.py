@@ -61,6 +61,7 @@ PRELOAD = (*COURSE_MODULES, "IPython", "ipykernel.kernelapp", "ipykernel.ipkerne
 # (STARTUP_CODE), so a grade does not depend on which kernel did.
 ON_DEMAND = ("tensorflow", "keras")
 _IMPORTS_ON_DEMAND = re.compile(r"^[ \t]*(?:import|from)[ \t]+(?:tensorflow|keras)\b", re.MULTILINE)
+_SPOILS_FORKS: set[str] = set()  # of those, what left a zygote threaded here: never asked for again
 ZYGOTE_CODE = Path(__file__).with_name("zygote_main.py").read_text(encoding="utf-8")
 # The kernels' connection files: the grader writes them into its own folder, bound read-only here.
 SANDBOX_RUN = str(Path(SANDBOX_CONNECTION).parent)
@@ -294,7 +295,7 @@ class Zygote:
     def preload(self, modules: tuple[str, ...]) -> None:
         """Import `modules` into the zygote for every later kernel, between two kernels (the
         zygote first kills what is left of the last one and wipes what it wrote)."""
-        wanted = [m for m in modules if m not in self.preloaded]
+        wanted = [m for m in modules if m not in self.preloaded and m not in _SPOILS_FORKS]
         if not wanted:
             return
         with self.lock:
@@ -305,7 +306,8 @@ class Zygote:
             if message.get("op") != "preloaded":
                 raise ZygoteFailed(f"the zygote did not preload {', '.join(wanted)}: {message.get('message', message)}")
             self.preloaded.update(wanted)  # a module that failed is the kernel's to import
-            if message.get("threads") != 1:
+            if message.get("threads") != 1:  # this zygote is spoilt; the next one does without
+                _SPOILS_FORKS.update(wanted)
                 raise ZygoteFailed(f"importing {', '.join(wanted)} started threads in the zygote: it cannot fork")
 
     def fork_kernel(self, argv: list[str], stdout_fd: int, uid: int) -> ForkedKernel:
