@@ -364,8 +364,7 @@ class _Runner:
             if buffers:
                 self.send_inputs(token, buffers)
             status, payloads = await self.raw_execute(
-                code, timeout=max(1.0, min(self.limits.cell_timeout,
-                                                                            self.deadline - time.monotonic())),
+                code, timeout=max(1.0, min(self.limits.cell_timeout, self.deadline - time.monotonic())),
                 renew_until=max(time.monotonic() + 1.0, self.deadline))
             # Only answers in reply to this request (raw_execute filters by its msg_id) that carry
             # a nonce of it count: one sent earlier, by a background thread or by a cell imitating

@@ -44,8 +44,8 @@ from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_HOME, KernelOptio
 # What a course notebook imports. Every kernel, warm or cold, has them imported before it is
 # seeded (STARTUP_CODE), since some draw on `random` as they load (sklearn.model_selection):
 # a grade must not depend on how its kernel started. Not TensorFlow: seconds, and most
-# notebooks never import it (the zygote loads it on demand, below). Not matplotlib's inline backend: it
-# hooks into the IPython shell it finds at import, which only the forked kernel has.
+# notebooks never import it (the zygote loads it on demand, below). Not matplotlib's inline
+# backend: it hooks into the IPython shell it finds at import, which only the forked kernel has.
 COURSE_MODULES = ("numpy", "scipy", "scipy.stats", "pandas", "matplotlib", "matplotlib.pyplot", "sklearn",
                   "sklearn.base", "sklearn.linear_model", "sklearn.model_selection", "sklearn.datasets",
                   "sklearn.metrics", "sklearn.preprocessing", "sklearn.pipeline", "sklearn.decomposition",
