@@ -373,6 +373,24 @@ def test_a_solution_grades_the_same_with_warm_and_cold_kernels(config, tmp_path)
         assert all(q.points == q.max_points for q in warm.questions), [q.feedback() for q in warm.questions]
 
 
+def test_the_mlp_exercises_grade_the_same_with_tensorflow_preloaded_and_cold(config, tmp_path):
+    # issue 16: TensorFlow is preloaded only if the MLP exercises grade identically with it and
+    # without: points, messages, the metrics measured and the figures drawn (training curves)
+    import dataclasses
+
+    measured = []
+    for name in ("mlp_moon", "mlp_mnist"):
+        path = tmp_path / f"{name}.ipynb"
+        path.write_bytes((SOLUTIONS / f"{name}.ipynb").read_bytes())
+        warm = grade_submission(path, config)
+        assert any(z.preloaded >= set(zygote.ON_DEMAND) for z in zygote._POOL.values())  # warm had TensorFlow
+        cold = grade_submission(path, dataclasses.replace(config, warm_kernels=False))
+        assert [(q.id, q.points, q.outcome, q.feedback(), q.metrics, q.figures) for q in warm.questions] == \
+               [(q.id, q.points, q.outcome, q.feedback(), q.metrics, q.figures) for q in cold.questions]
+        measured += [bool(q.figures or q.metrics) for q in warm.questions]
+    assert any(measured)  # the comparison saw numbers or figures, not only verdicts
+
+
 def test_a_zygote_that_cannot_fork_leaves_the_kernel_to_start_cold(config, monkeypatch):
     def broken(self, argv, stdout_fd, uid):
         raise zygote.ZygoteFailed("the zygote did not fork a kernel")  # as a broken zygote answers
