@@ -64,9 +64,11 @@ def _spec_input(item: dict, buffers: list[bytes] | None) -> dict:
         return item
     if buffers is None:
         return {"npy": base64.b64encode(item["npy"]).decode("ascii")}
-    if item["npy"] not in buffers:
-        buffers.append(item["npy"])
-    return {"buffer": buffers.index(item["npy"])}
+    for index, sent in enumerate(buffers):
+        if sent is item["npy"] or sent == item["npy"]:
+            return {"buffer": index}
+    buffers.append(item["npy"])
+    return {"buffer": len(buffers) - 1}
 
 
 @dataclass(frozen=True)
