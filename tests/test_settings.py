@@ -209,6 +209,36 @@ def test_ctrl_c_while_the_reference_solutions_run_stops_the_run(tmp_path):
     assert not (out / "right").exists()
 
 
+INTERRUPTED_POLL = """
+import asyncio, gc, signal
+from grader.runners.batch import _interruptible
+
+async def poll():  # a kernel's exit being polled: the interrupt lands inside this task
+    while True:
+        sum(range(10000))
+        await asyncio.sleep(0)
+
+signal.signal(signal.SIGALRM, lambda s, f: signal.raise_signal(signal.SIGINT))
+try:
+    with _interruptible():
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        asyncio.run(asyncio.wait_for(poll(), 10))
+except KeyboardInterrupt:
+    print("interrupted")
+gc.collect()
+"""
+
+
+def test_ctrl_c_landing_inside_a_polling_task_prints_no_asyncio_traceback():
+    """The race behind a flaky Ctrl-C test: SIGINT lands while a task runs (not while the loop
+    waits), the KeyboardInterrupt is stored on that task too, and asyncio logged it at exit as
+    'Task exception was never retrieved' with a traceback (it did, every time, without the fix)."""
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_POLL], capture_output=True, text=True, timeout=60,
+                          cwd=REPO)
+    assert done.stdout.strip() == "interrupted", done.stdout + done.stderr
+    assert "never retrieved" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def _pair_assignment(root: Path) -> tuple[Path, Path, Path]:
     """The tiny assignment with a second exercise, `cubes`: package, solutions, one hand-in."""
     package = root / "pair"

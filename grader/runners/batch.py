@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import multiprocessing
 import os
 import re
@@ -462,6 +463,9 @@ def _interruptible():
         return
 
     def interrupt(signum, frame):
+        # Landing inside a task (a kernel poll), the interrupt is stored on that task too, and
+        # asyncio would log it at exit as "never retrieved", traceback and all. The run stops.
+        logging.getLogger("asyncio").disabled = True
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, interrupt)
