@@ -20,6 +20,7 @@ from grader.judge import public_store
 from grader.judge import reference as ref_cache
 from grader.judge.assignments import Assignment, load as load_assignment
 from grader.judge.catalogue import Exercise, with_hidden_checks
+from grader.kernel import zygote
 from grader.kernel.execute import Execution, FetchPlan, execute_notebook
 from grader.inputs import duplicates
 from grader.inputs.nofollow import Skipped, shown, walk
@@ -31,6 +32,7 @@ from grader.kernel.plaindata import Answer
 from grader.kernel.requests import describe_inputs
 from grader.kernel.sandbox import KernelOptions, Limits, SandboxMode
 from grader.judge.score import build_plan, missing_exercise, score_exercise
+from grader.lanes import run_side_by_side
 
 @dataclass
 class GradingConfig:
@@ -48,8 +50,11 @@ class GradingConfig:
     # Kernels forked from a zygote that imported the course stack once (kernel/zygote.py),
     # where the sandbox runs as root; False: every kernel starts cold.
     warm_kernels: bool = True
-    # Kernels running at once on this machine (--jobs): each kernel's thread pools get its share.
+    # Submissions graded at once on this machine (--jobs).
     jobs: int = 1
+    # Notebooks of one submission run at once (lanes.py); None: as many as this run's share of
+    # the cores (cores // jobs, at most MAX_LANES). Each kernel's thread pools get its share.
+    lanes: int | None = None
 
     def assignment_package(self) -> Assignment:
         return load_assignment(self.assignment)
@@ -62,7 +67,8 @@ class GradingConfig:
         return {"sandbox": [self.sandbox.enabled, self.sandbox.reason], "limits": asdict(self.limits),
                 "solutions_dir": _str(self.solutions_dir), "hidden_dir": _str(self.hidden_dir),
                 "cache_dir": str(self.cache_dir), "profile": self.profile, "references": _str(self.references),
-                "assignment": self.assignment, "warm_kernels": self.warm_kernels, "jobs": self.jobs}
+                "assignment": self.assignment, "warm_kernels": self.warm_kernels, "jobs": self.jobs,
+                "lanes": self.lanes}
 
     @classmethod
     def from_dict(cls, d: dict) -> "GradingConfig":
@@ -70,7 +76,7 @@ class GradingConfig:
                    solutions_dir=_path(d["solutions_dir"]), hidden_dir=_path(d["hidden_dir"]),
                    cache_dir=Path(d["cache_dir"]), profile=d["profile"], references=_path(d.get("references")),
                    assignment=d.get("assignment"), warm_kernels=d.get("warm_kernels", True),
-                   jobs=d.get("jobs", 1))
+                   jobs=d.get("jobs", 1), lanes=d.get("lanes"))
 
     def fingerprint(self) -> str:
         """Changes whenever a result graded under this configuration could differ."""
@@ -84,11 +90,29 @@ class GradingConfig:
                 _hash_folder(h, folder)
         return h.hexdigest()
 
+    def notebooks_at_once(self) -> int:
+        """How many of a submission's notebooks run side by side. One without the sandbox: an
+        unsandboxed kernel does not die with the grader, and a lane's kernel may outlive Ctrl-C."""
+        if not self.sandbox.enabled:
+            return 1
+        if self.lanes is not None:
+            return max(1, self.lanes)
+        return max(1, min(MAX_LANES, _cores() // max(1, self.jobs)))
+
     def kernel_options(self) -> KernelOptions:
-        """The profile and the read-only data sets every kernel of this run is given."""
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        """The profile and the read-only data sets every kernel of this run is given, and its
+        share of the cores: they are shared by `jobs` submissions, each running its lanes."""
+        share = max(1, self.jobs) * self.notebooks_at_once()
         return KernelOptions(profile=self.profile, data=tuple(kernel_data_sets(self.cache_dir).items()),
-                             threads=max(1, cores // max(1, self.jobs)))
+                             threads=max(1, _cores() // share))
+
+
+# A journal's notebooks side by side, at most: each kernel may take a few GiB (Limits.memory_total).
+MAX_LANES = 4
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def kernel_data_sets(cache_dir: Path) -> dict[str, Path]:
@@ -226,8 +250,10 @@ def find_notebooks(path: Path) -> tuple[list[Path], list[Skipped]]:
 def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None = None,
                      skipped: Iterable[Skipped] = ()) -> SubmissionResult:
     """Grade a notebook or a folder of notebooks. A single notebook is graded for the
-    exercises it holds; a folder for every exercise (those without a notebook: 'missing').
-    `skipped`: entries already refused before `path` was made (a folder packed for a cluster)."""
+    exercises it holds; a folder for every exercise (those without a notebook: 'missing'). Its
+    notebooks run side by side (`config.notebooks_at_once()`); results and notes come in the
+    notebooks' order either way. `skipped`: entries already refused before `path` was made (a
+    folder packed for a cluster)."""
     catalogue = config.catalogue()
     notes: list[str] = []
     owner: dict[str, Path] = {}  # exercise -> the notebook graded for it
@@ -288,10 +314,17 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
         wanted = set(catalogue)
     by_exercise: dict[str, list[QuestionResult]] = {}
     seconds: list[float] = []
-    for nb_path, nb in notebooks.items():
-        held = [catalogue[n] for n in catalogue if owner.get(n) == nb_path and n in wanted]
-        if held:
-            by_exercise.update(grade_notebook(nb, held, config, notes, seconds, regions.get(nb_path)))
+    runs = [functools.partial(_grade_notebook_alone, nb, held, config, regions.get(nb_path))
+            for nb_path, nb in notebooks.items()
+            if (held := [catalogue[n] for n in catalogue if owner.get(n) == nb_path and n in wanted])]
+    lanes = config.notebooks_at_once()
+    order = _longest_first([run.args[0] for run in runs]) if lanes > 1 else list(range(len(runs)))
+    done = dict(zip(order, run_side_by_side([runs[i] for i in order], lanes)))
+    for i in range(len(runs)):  # in the notebooks' order, however they ran
+        graded, run_notes, run_seconds = done[i]
+        by_exercise.update(graded)
+        notes += run_notes
+        seconds += run_seconds
     questions: list[QuestionResult] = []
     for name, exercise in catalogue.items():
         if name not in wanted:
@@ -307,6 +340,22 @@ def grade_submission(path: Path, config: GradingConfig, *, only: set[str] | None
     return SubmissionResult(name=path.stem if path.is_file() else path.name, questions=questions,
                             sandbox=config.sandbox.describe(), notes=notes, seconds=round(sum(seconds), 2),
                             choices=[c for c in choices if c["exercise"] in wanted])
+
+
+def _longest_first(nbs: list) -> list[int]:
+    """The order to start notebooks side by side: those that train neural networks (they
+    import TensorFlow or Keras) first, since the longest started first finish soonest."""
+    heavy = [i for i, nb in enumerate(nbs)
+             if zygote.wanted_by([c.source for c in nb.cells if c.cell_type == "code"])]
+    return heavy + [i for i in range(len(nbs)) if i not in heavy]
+
+
+def _grade_notebook_alone(nb, exercises: list[Exercise], config: GradingConfig,
+                          regions: dict[str, tuple[int, int]] | None):
+    """grade_notebook with notes and seconds of its own (it may run in a lane)."""
+    notes: list[str] = []
+    seconds: list[float] = []
+    return grade_notebook(nb, exercises, config, notes, seconds, regions), notes, seconds
 
 
 def _how_found(nb_path: Path, held: list[Found]) -> list[str]:

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ KERNEL_UID_BASE = 1_000_000
 UIDS_PER_PROCESS = 256  # with Linux's largest pid (2**22) the uids stay below 2**31
 RETIRE_AFTER_UIDS = UIDS_PER_PROCESS // 2  # room left for one more submission's kernels
 _kernels_started = 0
+_UIDS_LOCK = threading.Lock()
 
 
 def kernel_uids() -> range | None:
@@ -92,8 +94,9 @@ def new_kernel_uid() -> int | None:
     uids = kernel_uids()
     if uids is None:
         return None
-    _kernels_started += 1
-    return uids[(_kernels_started - 1) % UIDS_PER_PROCESS]
+    with _UIDS_LOCK:  # kernels of one submission start from several threads (grade.py's lanes)
+        _kernels_started += 1
+        return uids[(_kernels_started - 1) % UIDS_PER_PROCESS]
 
 
 def kernel_uids_used() -> int:

@@ -369,35 +369,41 @@ class Zygote:
         return self.folder / "private" / "run" / name, f"{SANDBOX_RUN}/{name}"
 
 
-# -- one per grading process ------------------------------------------------------------
-_POOL: dict[tuple, Zygote] = {}
+# -- one per kernel running at once in this grading process ----------------------------
+_POOL: dict[tuple, list[Zygote]] = {}
 _POOL_LOCK = threading.Lock()
 
 
 @contextmanager
 def warm_zygote(limits: Limits, options: KernelOptions, support_files: dict[str, Path],
                 environment: dict[str, str]) -> Iterator[Zygote | None]:
-    """This process's zygote for these settings (started if need be), held for one notebook;
-    None when another thread holds it or it cannot start: that kernel then starts cold."""
+    """A zygote of this process for these settings, held for one notebook: an idle one, else
+    a new one (notebooks of a submission may run at once, grade.py's lanes: each gets a zygote,
+    a sandbox, of its own). None when it cannot start: that kernel then starts cold."""
     key = (limits, options, tuple(sorted((k, str(v)) for k, v in support_files.items())),
            tuple(sorted(environment.items())))
     with _POOL_LOCK:
-        zygote = _POOL.get(key)
-        if zygote is not None and zygote.held:
-            zygote = None
-        elif zygote is None or not zygote.alive():
-            for old in [z for z in _POOL.values() if not z.held]:  # settings changed, or it died
-                old.stop()
-            _POOL.clear()
+        for other in [k for k in _POOL if k != key]:  # settings changed: the old ones go once idle
+            _POOL[other] = _kept(_POOL[other], lambda z: z.held)
+            if not _POOL[other]:
+                del _POOL[other]
+        mine = _POOL.setdefault(key, [])
+        mine[:] = _kept(mine, lambda z: z.held or z.alive())  # one that died is replaced
+        zygote = next((z for z in mine if not z.held), None)
+        new = zygote is None
+        if new:
             zygote = Zygote(limits, options, support_files, environment)
-            try:
-                zygote.start()
-                _POOL[key] = zygote
-            except ZygoteFailed as exc:
-                LAST_FAILURE[:] = [str(exc)]
-                zygote = None
-        if zygote is not None:
-            zygote.held = True
+            mine.append(zygote)
+        zygote.held = True
+    if new:  # started outside the lock: another notebook's zygote may be starting too
+        try:
+            zygote.start()
+        except ZygoteFailed as exc:
+            LAST_FAILURE[:] = [str(exc)]
+            with _POOL_LOCK:
+                if zygote in _POOL.get(key, []):
+                    _POOL[key].remove(zygote)
+            zygote = None
     try:
         yield zygote
     finally:
@@ -405,13 +411,22 @@ def warm_zygote(limits: Limits, options: KernelOptions, support_files: dict[str,
             zygote.held = False
 
 
+def _kept(zygotes: list[Zygote], keep) -> list[Zygote]:
+    """The zygotes for which `keep` holds; the others stopped."""
+    for zygote in zygotes:
+        if not keep(zygote):
+            zygote.stop()
+    return [z for z in zygotes if keep(z)]
+
+
 LAST_FAILURE: list[str] = []  # why the last zygote could not start (kernels then start cold)
 
 
 def stop_all() -> None:
     with _POOL_LOCK:
-        for zygote in _POOL.values():
-            zygote.stop()
+        for zygotes in _POOL.values():
+            for zygote in zygotes:
+                zygote.stop()
         _POOL.clear()
 
 

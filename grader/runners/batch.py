@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import multiprocessing
 import os
@@ -50,6 +51,7 @@ from grader.judge.score import missing_exercise
 from grader.inputs.submissions import HASH_SEPARATOR, Submission, discover, fingerprint, submission_name
 from grader.runners.bulk import split_lms_downloads
 from grader.kernel import cgroups
+from grader.lanes import run_side_by_side
 from grader.runners.worker import serve, with_kept
 
 
@@ -437,16 +439,24 @@ def _prime_references(config: GradingConfig, report: BatchReport, wanted: list[s
         if lacking:
             report.notes.append(f"{exercise.name}: not graded, the grader has no copy of {', '.join(lacking)} "
                                 "(set ITMAL_MNIST_DIR; see the README)")
-            continue
+    # Before any worker starts, the cores are the solutions': side by side, as one submission's
+    # notebooks run (grades do not depend on it; the cache key does not either).
+    priming = dataclasses.replace(config, jobs=1)
+
+    def prime(exercise) -> tuple[object, str]:
         if exercise.name in cold:
             say(f"reference solution {cold.index(exercise.name) + 1}/{len(cold)}: {exercise.name} "
                 f"({time.monotonic() - started:.0f} s so far)")
         try:
-            found = reference_answers(exercise, config)
+            return reference_answers(exercise, priming), ""
         except Exception as exc:
-            report.notes.append(f"{exercise.name}: the reference run failed: {exc}")
-            continue
-        if found is not None:
+            return None, f"{exercise.name}: the reference run failed: {exc}"
+
+    for exercise, (found, failure) in zip(ready, run_side_by_side([functools.partial(prime, e) for e in ready],
+                                                                  priming.notebooks_at_once())):
+        if failure:
+            report.notes.append(failure)
+        elif found is not None:
             answers[exercise.name] = found
     if cold:
         say(f"reference solutions ready after {time.monotonic() - started:.0f} s")
