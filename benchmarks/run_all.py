@@ -319,7 +319,7 @@ def throughput(config: GradingConfig, sizes: Sizes, tmp: Path, report: Report) -
         "| ---: | ---: | ---: | ---: | --- | ---: |",
         f"| {sizes.batch} | {fmt_s(one)} ({fmt_s(one / sizes.batch)}/submission) | {fmt_s(two)} "
         f"({fmt_s(two / sizes.batch)}/submission) | {speedup:.2f}× | {met} | {fmt_s(lanes)} "
-        f"({one / lanes:.2f}× one lane) |"]
+        f"({one / lanes:.2f}× the speed of one lane) |"]
     report.verdicts.append(("throughput: 2 workers ≥ 1.8× 1 worker", f"{speedup:.2f}×", met, "throughput"))
 
 
