@@ -412,11 +412,15 @@ def warm_zygote(limits: Limits, options: KernelOptions, support_files: dict[str,
 
 
 def _kept(zygotes: list[Zygote], keep) -> list[Zygote]:
-    """The zygotes for which `keep` holds; the others stopped."""
+    """The zygotes for which `keep` holds; the others stopped (asked once each: a zygote that
+    dies in between is stopped, never dropped unstopped)."""
+    kept = []
     for zygote in zygotes:
-        if not keep(zygote):
+        if keep(zygote):
+            kept.append(zygote)
+        else:
             zygote.stop()
-    return [z for z in zygotes if keep(z)]
+    return kept
 
 
 LAST_FAILURE: list[str] = []  # why the last zygote could not start (kernels then start cold)
