@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import io
+import json
 import os
 import platform
 import shutil
@@ -36,18 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-import nbformat  # noqa: E402
-from jupyter_client.manager import AsyncKernelManager  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from grader.runners.batch import grade_batch  # noqa: E402
 from grader.grade import (GradingConfig, default_solutions_dir, grade_submission,  # noqa: E402
                           kernel_data_sets, reference_answers)
-from grader.kernel.execute import copy_support_files  # noqa: E402
-from grader.kernel.manager import SEED  # noqa: E402
 from grader.outputs.progress import BatchProgress  # noqa: E402
-from grader.kernel.sandbox import SandboxMode, choose, kernel_environment  # noqa: E402
+from grader.kernel.sandbox import SandboxMode, choose  # noqa: E402
 
 SECTIONS = ("overhead", "throughput", "caches", "anchors", "scaling")
 SMALL_NOTEBOOK = "perceptron"
@@ -175,21 +171,13 @@ def guarded(verdict: str, worst_load: float | None) -> str:
 
 # ---------------------------------------------------------------------------- overhead
 def plain_execute(path: Path, config: GradingConfig) -> float:
-    """nbclient executing the notebook in a fresh ipykernel of this Python, no sandbox: the
-    same environment variables, working files (the course helpers) and time limit the grader
-    gives its kernel, nothing else (no answers fetched, no checks)."""
-    nb = nbformat.read(path, as_version=4)
-    with tempfile.TemporaryDirectory(prefix="itmal-plain-") as tmp:
-        scratch = Path(tmp)
-        copy_support_files(config.assignment_package().support_files, scratch)
-        env = kernel_environment(scratch, SEED, False, config.kernel_options())
-        # the grader's transport too: ipc (Unix sockets), not tcp
-        km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(scratch / "kernel"))
-        start = time.monotonic()
-        client = NotebookClient(nb, km=km, kernel_name="python3", timeout=config.limits.cell_timeout,
-                                resources={"metadata": {"path": str(scratch)}})
-        client.execute(env=env, cwd=str(scratch))
-        return time.monotonic() - start
+    """Plain nbclient on one notebook, in a process of its own (plain_nbclient.py says why):
+    the seconds its execution took."""
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_nbclient.py"), str(path),
+                           json.dumps(config.to_dict())], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"plain nbclient on {path.name} failed: {done.stderr.strip()[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def grade_one(path: Path, config: GradingConfig) -> float:

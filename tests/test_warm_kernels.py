@@ -418,3 +418,48 @@ def test_each_kernel_gets_its_share_of_the_cores(config):
         got = execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox,
                                options=KernelOptions(profile="quick", threads=threads)).answers["q"]["blas"]
         assert got.value and set(got.value) == {min(threads, cores)}, got
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_kernels_one_after_another_leave_no_file_descriptor_of_theirs_open(config):
+    """A batch worker runs hundreds of notebooks: every descriptor of a kernel (its pidfd, its
+    sockets and pipes) closes with it. A pidfd per warm kernel stayed open, and after about a
+    thousand notebooks every kernel start failed."""
+    run(["x = 1"], config)
+    run(["x = 1"], config, warm=False)
+    before = _open_descriptors()
+    for warm in (True, False, True, True, False, True):
+        assert run(["x = 1"], config, warm=warm).cells[0].status == "ok"
+    assert _open_descriptors() <= before
+
+
+@pytest.fixture
+def descriptors_above_1024():
+    """Every new descriptor of this process numbered above 1024, where select() fails."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"this machine allows {hard} open files, fewer than the test needs")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if soft == resource.RLIM_INFINITY else max(soft, 1200), hard))
+    held = []
+    try:
+        while not held or held[-1] < 1030:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_kernels_start_and_grade_while_the_grader_holds_over_1024_files(config, descriptors_above_1024):
+    """An instructor's Jupyter server or a long batch may hold that many: the zygote's socket,
+    a kernel's pidfd and bubblewrap's info pipe then get numbers select() cannot wait on."""
+    zygote.stop_all()  # the next warm kernel's zygote starts now, its socket above 1024 too
+    for warm in (True, False):
+        execution = run(["x = 41 + 1"], config, fetch=("x",), warm=warm)
+        assert execution.answers["q"]["x"].value == 42, execution.events
+        assert not [e for e in execution.events if "cold" in e] or not warm, execution.events

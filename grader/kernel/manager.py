@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import stat
 import sys
@@ -34,6 +33,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
 from grader.kernel import cgroups
+from grader.kernel.fdwait import readable
 from grader.kernel.messages import BoundedSession
 from grader.kernel.requests import INPUTS_TARGET
 from grader.kernel.zygote import COURSE_MODULES, Zygote, ZygoteProvisioner
@@ -225,8 +225,7 @@ def read_bwrap_info(fd: int, deadline: float) -> dict:
     data = b""
     try:
         while b"}" not in data and len(data) < 65536:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
+            if not readable(fd, max(0.0, deadline - time.monotonic())):
                 raise KernelStartFailed("bubblewrap did not start the sandbox in time")
             chunk = os.read(fd, 4096)
             if not chunk:

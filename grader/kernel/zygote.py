@@ -20,7 +20,6 @@ import atexit
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -38,6 +37,7 @@ from typing import Iterator
 from jupyter_client.provisioning import LocalProvisioner
 
 from grader.kernel import cgroups
+from grader.kernel.fdwait import readable
 from grader.kernel.sandbox import (SANDBOX_CONNECTION, SANDBOX_HOME, KernelOptions, Limits, bwrap_prefix,
                                    identity_files, kernel_uids, new_kernel_uid, rlimit_prefix)
 
@@ -103,9 +103,9 @@ class ForkedKernel:
 
     def poll(self) -> int | None:
         if self.returncode is None and self.pidfd >= 0:
-            ready, _, _ = select.select([self.pidfd], [], [], 0)
-            if ready:
+            if readable(self.pidfd, 0):
                 self.returncode = self.zygote.exit_code(self.ns_pid)
+                self.close()  # the kernel has exited: its pidfd is done with
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -141,13 +141,15 @@ class ZygoteProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         zygote = self.parent.zygote
-        self.process = zygote.fork_kernel(cmd, kwargs["stdout"], self.parent.uid)
+        self.process = self.forked = zygote.fork_kernel(cmd, kwargs["stdout"], self.parent.uid)
         self.pid = self.pgid = self.process.pid  # the kernel leads a session of its own
         return self.connection_info
 
+    forked: ForkedKernel | None = None  # kept: LocalProvisioner.wait() drops self.process
+
     async def cleanup(self, restart: bool = False) -> None:
-        if isinstance(self.process, ForkedKernel):
-            self.process.close()
+        if self.forked is not None:
+            self.forked.close()
         await super().cleanup(restart=restart)
 
 
@@ -257,8 +259,7 @@ class Zygote:
     def _receive(self, timeout: float) -> tuple[dict, tuple[int, int, int] | None]:
         """One message and its sender's credentials (pid as the grader sees it, uid, gid)."""
         assert self.sock is not None
-        ready, _, _ = select.select([self.sock], [], [], timeout)
-        if not ready:
+        if not readable(self.sock, timeout):
             raise ZygoteFailed("the zygote did not answer in time")
         data, ancdata, _, _ = self.sock.recvmsg(MAX_REPLY, socket.CMSG_SPACE(_UCRED.size))
         if not data:
