@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 
 import nbformat
@@ -229,3 +231,39 @@ def test_an_unsandboxed_kernel_runs_cells_and_answers(config):
                    fetch=("answer",))
     assert ex.cells[0].status == "ok", cell_error(ex)
     assert ex.answers["q"]["answer"].value == 42
+
+
+def _sandboxes() -> set[int]:
+    """Pids of every bubblewrap process on this machine (a sandbox's outer and inner parts)."""
+    found = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if os.path.basename(f.read().split(b"\0", 1)[0]) == b"bwrap":
+                    found.add(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+@needs_sandbox
+def test_a_kernel_whose_start_fails_half_way_leaves_no_sandbox_behind(config, monkeypatch):
+    """bubblewrap runs, then the start fails (its report late or unreadable): the sandbox is
+    killed and its cgroup removed as after any kernel. It was left, one process per failure."""
+    from grader.kernel import manager
+
+    def late(fd, deadline):
+        os.close(fd)
+        raise manager.KernelStartFailed("bubblewrap did not start the sandbox in time")
+
+    monkeypatch.setattr(manager, "read_bwrap_info", late)
+    before = _sandboxes()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1")]
+    plan = FetchPlan()
+    plan.add(END, "q", value("x"))
+    execution = execute_notebook(nb, plan, limits=TEST_LIMITS, sandbox=config.sandbox, warm=False)
+    assert execution.answers["q"]["x"].status == "not_run"
+    assert "did not start the sandbox in time" in execution.answers["q"]["x"].message
+    time.sleep(1.5)  # a sandbox left behind has become bubblewrap by then (it starts as our rlimit prefix)
+    assert not _sandboxes() - before

@@ -401,6 +401,27 @@ def test_a_zygote_that_cannot_fork_leaves_the_kernel_to_start_cold(config, monke
     assert not [e for e in execution.events if "grader error" in e]
 
 
+def test_a_zygote_that_cannot_be_launched_leaves_nothing_and_the_kernel_starts_cold(config, monkeypatch):
+    """The zygote's process cannot be made (out of descriptors or processes): its folder and
+    cgroup go, and this notebook's kernel starts cold, as for any zygote that fails."""
+    import tempfile
+    launch = subprocess.Popen
+
+    def refused(cmd, *args, **kwargs):
+        if zygote.ZYGOTE_CODE in cmd:
+            raise OSError(24, "Too many open files")
+        return launch(cmd, *args, **kwargs)
+
+    zygote.stop_all()
+    folders = set(Path(tempfile.gettempdir()).glob("itmal-zygote-*"))
+    monkeypatch.setattr(subprocess, "Popen", refused)
+    execution = run(["x = 41 + 1"], config, fetch=("x",))
+    assert execution.answers["q"]["x"].value == 42
+    assert not [e for e in execution.events if "grader error" in e]
+    assert "Too many open files" in zygote.LAST_FAILURE[0]
+    assert set(Path(tempfile.gettempdir()).glob("itmal-zygote-*")) == folders
+
+
 def test_each_kernel_gets_its_share_of_the_cores(config):
     from dataclasses import replace
 

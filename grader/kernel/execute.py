@@ -522,8 +522,8 @@ class _Runner:
 
     async def run(self, plan: FetchPlan) -> None:
         self.deadline = time.monotonic() + self.limits.notebook_timeout
-        await self.start()
         try:
+            await self.start()  # inside: a kernel that failed half-way through starting is stopped too
             for i, cell in enumerate(self.nb.cells):
                 if cell.cell_type == "code" and cell.source.strip():
                     if self.stopped_reason or self.km is None:

@@ -197,16 +197,19 @@ class Zygote:
                + bwrap_prefix(scratch, private, self.limits, self.options, info_fd=info_write, uid=self.uid,
                               run_folder=private / "run")
                + [sys.executable, "-c", ZYGOTE_CODE, str(theirs.fileno()), SANDBOX_HOME, json.dumps(PRELOAD)])
-        try:
-            self.proc = subprocess.Popen(cmd, env=self.environment, cwd=scratch, stdin=subprocess.DEVNULL,
-                                         stdout=out_write, stderr=out_write, start_new_session=True,
-                                         pass_fds=(theirs.fileno(), info_write))
-        finally:
-            for fd in (out_write, info_write):
-                os.close(fd)
-            theirs.close()
         self.sock = ours
         try:
+            try:
+                self.proc = subprocess.Popen(cmd, env=self.environment, cwd=scratch, stdin=subprocess.DEVNULL,
+                                             stdout=out_write, stderr=out_write, start_new_session=True,
+                                             pass_fds=(theirs.fileno(), info_write))
+            except BaseException:
+                os.close(info_read)
+                raise
+            finally:
+                for fd in (out_write, info_write):
+                    os.close(fd)
+                theirs.close()
             info = read_bwrap_info(info_read, time.monotonic() + START_TIMEOUT)
             pid = info.get("child-pid")
             if type(pid) is not int or pid <= 1:
