@@ -172,12 +172,16 @@ def guarded(verdict: str, worst_load: float | None) -> str:
 # ---------------------------------------------------------------------------- overhead
 def plain_execute(path: Path, config: GradingConfig) -> float:
     """Plain nbclient on one notebook, in a process of its own (plain_nbclient.py says why):
-    the seconds its execution took."""
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_nbclient.py"), str(path),
-                           json.dumps(config.to_dict())], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"plain nbclient on {path.name} failed: {done.stderr.strip()[-2000:]}")
-    return float(done.stdout.strip().splitlines()[-1])
+    the seconds its execution took. Its output goes to files, not pipes: processes the
+    notebook left (joblib's workers idle for minutes) hold them open after it exits."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_nbclient.py"), str(path),
+                               json.dumps(config.to_dict())], stdout=out, stderr=err, check=False)
+        out.seek(0)
+        err.seek(0)
+        if done.returncode != 0:
+            raise RuntimeError(f"plain nbclient on {path.name} failed: {err.read()[-2000:].decode(errors='replace')}")
+        return float(out.read().decode().split()[-1])
 
 
 def grade_one(path: Path, config: GradingConfig) -> float:
