@@ -401,7 +401,7 @@ def test_a_zygote_that_cannot_fork_leaves_the_kernel_to_start_cold(config, monke
     assert not [e for e in execution.events if "grader error" in e]
 
 
-def test_a_zygote_that_cannot_be_launched_leaves_nothing_and_the_kernel_starts_cold(config, monkeypatch):
+def test_a_zygote_that_cannot_be_launched_leaves_nothing_and_the_kernel_starts_cold(config, monkeypatch, caplog):
     """The zygote's process cannot be made (out of descriptors or processes): its folder and
     cgroup go, and this notebook's kernel starts cold, as for any zygote that fails."""
     import tempfile
@@ -413,12 +413,17 @@ def test_a_zygote_that_cannot_be_launched_leaves_nothing_and_the_kernel_starts_c
         return launch(cmd, *args, **kwargs)
 
     zygote.stop_all()
+    monkeypatch.setattr(zygote, "LAST_FAILURE", [])
     folders = set(Path(tempfile.gettempdir()).glob("itmal-zygote-*"))
     monkeypatch.setattr(subprocess, "Popen", refused)
     execution = run(["x = 41 + 1"], config, fetch=("x",))
     assert execution.answers["q"]["x"].value == 42
     assert not [e for e in execution.events if "grader error" in e]
     assert "Too many open files" in zygote.LAST_FAILURE[0]
+    said = [r.getMessage() for r in caplog.records if "warm kernels unavailable" in r.getMessage()]
+    assert len(said) == 1 and "Too many open files" in said[0]
+    run(["x = 1"], config)  # the same failure again: not said again
+    assert len([r for r in caplog.records if "warm kernels unavailable" in r.getMessage()]) == 1
     assert set(Path(tempfile.gettempdir()).glob("itmal-zygote-*")) == folders
 
 

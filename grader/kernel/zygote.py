@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import re
 import shutil
@@ -402,7 +403,11 @@ def warm_zygote(limits: Limits, options: KernelOptions, support_files: dict[str,
     if new:  # started outside the lock: another notebook's zygote may be starting too
         try:
             zygote.start()
+            LAST_FAILURE.clear()
         except ZygoteFailed as exc:
+            if LAST_FAILURE != [str(exc)]:  # said once, not for every notebook of a batch
+                logging.getLogger("grader").warning(
+                    "warm kernels unavailable, starting kernels cold: the zygote did not start: %s", exc)
             LAST_FAILURE[:] = [str(exc)]
             with _POOL_LOCK:
                 if zygote in _POOL.get(key, []):
@@ -427,7 +432,7 @@ def _kept(zygotes: list[Zygote], keep) -> list[Zygote]:
     return kept
 
 
-LAST_FAILURE: list[str] = []  # why the last zygote could not start (kernels then start cold)
+LAST_FAILURE: list[str] = []  # why the last zygote could not start (kernels then start cold; warned once)
 
 
 def stop_all() -> None:
