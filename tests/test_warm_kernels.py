@@ -459,6 +459,9 @@ def test_kernels_one_after_another_leave_no_file_descriptor_of_theirs_open(confi
     before = _open_descriptors()
     for warm in (True, False, True, True, False, True):
         assert run(["x = 1"], config, warm=warm).cells[0].status == "ok"
+    deadline = time.monotonic() + 5  # a kernel's output pipe closes in its reader thread, at EOF
+    while _open_descriptors() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _open_descriptors() <= before
 
 
