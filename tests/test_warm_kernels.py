@@ -451,9 +451,9 @@ def _open_descriptors() -> int:
 
 
 def test_kernels_one_after_another_leave_no_file_descriptor_of_theirs_open(config):
-    """A batch worker runs hundreds of notebooks: every descriptor of a kernel (its pidfd, its
-    sockets and pipes) closes with it. A pidfd per warm kernel stayed open, and after about a
-    thousand notebooks every kernel start failed."""
+    """One grading process may run thousands of notebooks: every descriptor of a kernel (its
+    pidfd, its sockets and pipes) closes with it. A pidfd per warm kernel stayed open, and after
+    about a thousand notebooks every kernel start failed."""
     run(["x = 1"], config)
     run(["x = 1"], config, warm=False)
     before = _open_descriptors()

@@ -1,7 +1,7 @@
 """Waiting for a file descriptor to become readable, whatever its number.
 
-select.select() fails for descriptors at or above FD_SETSIZE (1024): a long batch worker, or
-an instructor's Jupyter server holding many files, may hand out such numbers. poll() has no
+select.select() fails for descriptors at or above FD_SETSIZE (1024): a long grading process,
+or an instructor's Jupyter server holding many files, may hand out such numbers. poll() has no
 such limit.
 """
 

@@ -140,13 +140,13 @@ class ZygoteProvisioner(LocalProvisioner):
     """jupyter_client's hook for a custom kernel start: the connection file and the command
     line as LocalProvisioner makes them, the process forked by the zygote."""
 
+    forked: ForkedKernel | None = None  # kept: LocalProvisioner.wait() drops self.process
+
     async def launch_kernel(self, cmd: list[str], **kwargs):
         zygote = self.parent.zygote
         self.process = self.forked = zygote.fork_kernel(cmd, kwargs["stdout"], self.parent.uid)
         self.pid = self.pgid = self.process.pid  # the kernel leads a session of its own
         return self.connection_info
-
-    forked: ForkedKernel | None = None  # kept: LocalProvisioner.wait() drops self.process
 
     async def cleanup(self, restart: bool = False) -> None:
         if self.forked is not None:
